@@ -1,0 +1,105 @@
+"""Every error leaves as the Soniox ApiError envelope, with the request's id."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from hark.service import ServiceError
+
+log = logging.getLogger(__name__)
+
+_HTTP_ERROR_TYPES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+def error_response(
+    request: Request,
+    status_code: int,
+    error_type: str,
+    message: str,
+    validation_errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {
+            "status_code": status_code,
+            "error_type": error_type,
+            "message": message,
+            "validation_errors": validation_errors or [],
+            "request_id": getattr(request.state, "request_id", None),
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _message(error: dict) -> str:
+    if error.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return error_response(
+        request,
+        exc.status_code,
+        exc.error_type,
+        exc.message,
+        [
+            {"error_type": e.error_type, "location": e.location, "message": e.message}
+            for e in exc.validation_errors
+        ],
+        headers,
+    )
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {
+            "error_type": e.get("type", "invalid"),
+            "location": _location(e["loc"]),
+            "message": _message(e),
+        }
+        for e in exc.errors()
+    ]
+    summary = "; ".join(f"{e['location']}: {e['message']}" for e in errors)
+    return error_response(request, 400, "invalid_request", f"Invalid request: {summary}", errors)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404:
+        message = f"No such endpoint: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+    return error_response(request, exc.status_code, error_type, message, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(
+        request, 500, "internal_error", "The server encountered an error. Please try again."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

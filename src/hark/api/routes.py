@@ -1,0 +1,140 @@
+"""The Soniox-compatible REST surface (CONTRACTS §1.2)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from hark.service import CreateTranscription, FieldError, InvalidRequest
+from hark.service.files import too_large
+
+from .deps import HarkDep, ProjectDep
+from .schemas import (
+    Count,
+    FileList,
+    FileOut,
+    ModelList,
+    TranscriptionList,
+    TranscriptionOut,
+    TranscriptOut,
+)
+from .upload import receive_upload
+
+router = APIRouter()
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, 1-1000.")]
+Cursor = Annotated[str | None, Query(description="next_page_cursor of the previous page.")]
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+@router.post("/files", status_code=201, response_model=FileOut, tags=["files"])
+async def upload_file(request: Request, hark: HarkDep, project_id: ProjectDep) -> FileOut:
+    """Upload audio as multipart/form-data (`file`, optional `client_reference_id`)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > hark.settings.max_file_size + MULTIPART_OVERHEAD:
+        raise too_large(hark.settings.max_file_size)
+    upload = await receive_upload(request, hark.files)
+    assert upload.writer is not None
+    reference = upload.fields.get("client_reference_id") or None
+    if reference is not None and len(reference) > 256:
+        upload.writer.abort()
+        raise InvalidRequest(
+            "client_reference_id is longer than 256 characters.",
+            validation_errors=[
+                FieldError("body.client_reference_id", "at most 256 characters", "string_too_long")
+            ],
+        )
+    row = await run_in_threadpool(
+        hark.files.finish_upload, project_id, upload.writer, upload.filename, reference
+    )
+    return FileOut.of(row)
+
+
+@router.get("/files", response_model=FileList, tags=["files"])
+def list_files(
+    hark: HarkDep, project_id: ProjectDep, limit: Limit = 1000, cursor: Cursor = None
+) -> FileList:
+    items, next_cursor = hark.files.list(project_id, limit, cursor)
+    return FileList(files=[FileOut.of(f) for f in items], next_page_cursor=next_cursor)
+
+
+@router.get("/files/count", response_model=Count, tags=["files"])
+def count_files(hark: HarkDep, project_id: ProjectDep) -> Count:
+    total = hark.files.count(project_id)
+    return Count(total=total, public_api=total)
+
+
+@router.get("/files/{file_id}", response_model=FileOut, tags=["files"])
+def get_file(file_id: str, hark: HarkDep, project_id: ProjectDep) -> FileOut:
+    return FileOut.of(hark.files.get(project_id, file_id))
+
+
+@router.delete("/files/{file_id}", status_code=204, tags=["files"])
+def delete_file(file_id: str, hark: HarkDep, project_id: ProjectDep) -> Response:
+    hark.files.delete(project_id, file_id)
+    return Response(status_code=204)
+
+
+# -- transcriptions ----------------------------------------------------------------------
+
+
+@router.post(
+    "/transcriptions", status_code=201, response_model=TranscriptionOut, tags=["transcriptions"]
+)
+def create_transcription(
+    body: Annotated[CreateTranscription, Body()], hark: HarkDep, project_id: ProjectDep
+) -> TranscriptionOut:
+    return TranscriptionOut.of(hark.transcriptions.create(project_id, body))
+
+
+@router.get("/transcriptions", response_model=TranscriptionList, tags=["transcriptions"])
+def list_transcriptions(
+    hark: HarkDep, project_id: ProjectDep, limit: Limit = 1000, cursor: Cursor = None
+) -> TranscriptionList:
+    items, next_cursor = hark.transcriptions.list(project_id, limit, cursor)
+    return TranscriptionList(
+        transcriptions=[TranscriptionOut.of(t) for t in items], next_page_cursor=next_cursor
+    )
+
+
+@router.get("/transcriptions/count", response_model=Count, tags=["transcriptions"])
+def count_transcriptions(hark: HarkDep, project_id: ProjectDep) -> Count:
+    total = hark.transcriptions.count(project_id)
+    return Count(total=total, public_api=total)
+
+
+@router.get(
+    "/transcriptions/{transcription_id}", response_model=TranscriptionOut, tags=["transcriptions"]
+)
+def get_transcription(
+    transcription_id: str, hark: HarkDep, project_id: ProjectDep
+) -> TranscriptionOut:
+    return TranscriptionOut.of(hark.transcriptions.get(project_id, transcription_id))
+
+
+@router.delete("/transcriptions/{transcription_id}", status_code=204, tags=["transcriptions"])
+def delete_transcription(transcription_id: str, hark: HarkDep, project_id: ProjectDep) -> Response:
+    hark.transcriptions.delete(project_id, transcription_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/transcriptions/{transcription_id}/transcript",
+    response_model=TranscriptOut,
+    tags=["transcriptions"],
+)
+def get_transcript(transcription_id: str, hark: HarkDep, project_id: ProjectDep) -> TranscriptOut:
+    return TranscriptOut.of(hark.transcriptions.transcript(project_id, transcription_id))
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+@router.get("/models", response_model=ModelList, tags=["models"])
+def list_models(hark: HarkDep, project_id: ProjectDep) -> ModelList:
+    return ModelList.model_validate({"models": hark.catalog.describe()})

@@ -1,0 +1,147 @@
+"""Response shapes on the wire (CONTRACTS §1.3), also what /docs shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from hark.service import mask
+from hark.store import File, Transcription, TranscriptRow
+
+
+class FileOut(BaseModel):
+    id: str
+    filename: str
+    size: int
+    created_at: datetime
+    client_reference_id: str | None = None
+
+    @classmethod
+    def of(cls, row: File) -> FileOut:
+        return cls(
+            id=row.id,
+            filename=row.filename,
+            size=row.size,
+            created_at=row.created_at,
+            client_reference_id=row.client_reference_id,
+        )
+
+
+class FileList(BaseModel):
+    files: list[FileOut]
+    next_page_cursor: str | None
+
+
+class Count(BaseModel):
+    total: int
+    public_api: int
+    playground: int = 0
+
+
+class TranscriptionOut(BaseModel):
+    id: str
+    status: Literal["queued", "processing", "completed", "error"]
+    created_at: datetime
+    model: str
+    audio_url: str | None = None
+    file_id: str | None = None
+    filename: str
+    language_hints: list[str] | None = None
+    language_hints_strict: bool | None = None
+    enable_speaker_diarization: bool
+    enable_language_identification: bool
+    translation: dict[str, Any] | None = None
+    context: dict[str, Any] | str | None = None
+    audio_duration_ms: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    webhook_url: str | None = None
+    webhook_auth_header_name: str | None = None
+    webhook_auth_header_value: str | None = None
+    webhook_status_code: int | None = None
+    client_reference_id: str | None = None
+    # Hark extension: fraction of the audio transcribed so far, 0.0-1.0.
+    progress: float
+
+    @classmethod
+    def of(cls, row: Transcription) -> TranscriptionOut:
+        return cls(
+            id=row.id,
+            status=row.status,  # type: ignore[arg-type]
+            created_at=row.created_at,
+            model=row.model,
+            audio_url=row.audio_url,
+            file_id=row.file_id,
+            filename=row.filename,
+            language_hints=row.language_hints,
+            language_hints_strict=row.language_hints_strict,
+            enable_speaker_diarization=row.enable_speaker_diarization,
+            enable_language_identification=row.enable_language_identification,
+            translation=row.translation,
+            context=row.context,
+            audio_duration_ms=row.audio_duration_ms,
+            error_type=row.error_type,
+            error_message=row.error_message,
+            webhook_url=row.webhook_url,
+            webhook_auth_header_name=row.webhook_auth_header_name,
+            webhook_auth_header_value=mask(row.webhook_auth_header_value),
+            webhook_status_code=row.webhook_status_code,
+            client_reference_id=row.client_reference_id,
+            progress=1.0 if row.status == "completed" else row.progress,
+        )
+
+
+class TranscriptionList(BaseModel):
+    transcriptions: list[TranscriptionOut]
+    next_page_cursor: str | None
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+    start_ms: int | None = None
+    end_ms: int | None = None
+    confidence: float | None = None
+
+
+class TranscriptOut(BaseModel):
+    id: str
+    text: str
+    tokens: list[TokenOut]
+
+    @classmethod
+    def of(cls, row: TranscriptRow) -> TranscriptOut:
+        return cls(id=row.transcription_id, text=row.text, tokens=row.tokens)  # type: ignore[arg-type]
+
+
+class Language(BaseModel):
+    code: str
+    name: str
+
+
+class TranslationTarget(BaseModel):
+    target_language: str
+    source_languages: list[str]
+    exclude_source_languages: list[str]
+
+
+class ModelOut(BaseModel):
+    id: str
+    aliased_model_id: str | None
+    name: str
+    context_version: int | None
+    transcription_mode: Literal["async", "real_time"]
+    languages: list[Language]
+    supports_language_hints_strict: bool
+    supports_max_endpoint_delay: bool
+    translation_targets: list[TranslationTarget]
+    two_way_translation_pairs: list[str]
+    one_way_translation: str | None
+    two_way_translation: str | None
+
+
+class ModelList(BaseModel):
+    models: list[ModelOut]

@@ -1,0 +1,116 @@
+"""Streaming multipart parser for POST /files: the audio goes straight to blob storage,
+counted as it arrives, never held whole in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_multipart.exceptions import ParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from hark.blobs import BlobWriter
+from hark.service import FieldError, InvalidRequest
+from hark.service.files import FileService
+
+MAX_TEXT_FIELD = 4096
+
+
+@dataclass
+class ParsedUpload:
+    writer: BlobWriter | None = None
+    filename: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _missing_file() -> InvalidRequest:
+    return InvalidRequest(
+        "Send the audio as multipart/form-data with a part named 'file'.",
+        validation_errors=[FieldError("file.file", "Field required", "missing")],
+    )
+
+
+async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
+    """Parse the request; on any failure the partial blob is removed before re-raising."""
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise _missing_file()
+
+    result = ParsedUpload()
+    headers: dict[bytes, bytes] = {}
+    header_field = bytearray()
+    header_value = bytearray()
+    part: dict = {}
+
+    def on_part_begin() -> None:
+        headers.clear()
+        part.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers[bytes(header_field).lower()] = bytes(header_value)
+        header_field.clear()
+        header_value.clear()
+
+    def on_headers_finished() -> None:
+        _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        part["name"] = name
+        if name == "file":
+            if result.writer is not None:
+                raise InvalidRequest("Send exactly one 'file' part.")
+            result.filename = disposition.get(b"filename", b"").decode("utf-8", "replace")
+            result.writer = files.open_upload()
+            part["file"] = True
+        else:
+            part["text"] = bytearray()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if part.get("file"):
+            files.write(result.writer, data[start:end])  # type: ignore[arg-type]
+            return
+        text = part["text"]
+        text.extend(data[start:end])
+        if len(text) > MAX_TEXT_FIELD:
+            raise InvalidRequest(f"Form field {part['name']!r} is too long.")
+
+    def on_part_end() -> None:
+        if "text" in part:
+            result.fields[part["name"]] = part["text"].decode("utf-8", "replace")
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+        if result.writer is None:
+            raise _missing_file()
+    except ParseError as exc:
+        _discard(result)
+        raise InvalidRequest(f"Malformed multipart body: {exc}") from exc
+    except BaseException:  # too large, client gone, cancelled: leave nothing behind
+        _discard(result)
+        raise
+    return result
+
+
+def _discard(result: ParsedUpload) -> None:
+    if result.writer is not None:
+        result.writer.abort()

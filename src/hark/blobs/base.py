@@ -1,0 +1,36 @@
+"""The audio storage port: stream bytes in, get a local path out, delete."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol
+
+
+class TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {limit} bytes")
+        self.limit = limit
+
+
+class BlobWriter(Protocol):
+    size: int
+
+    def write(self, chunk: bytes) -> None: ...
+    def commit(self) -> str:
+        """Make the blob durable and visible; returns its key."""
+        ...
+
+    def abort(self) -> None:
+        """Throw away everything written so far."""
+        ...
+
+
+class BlobStore(Protocol):
+    def open_writer(self, max_size: int) -> BlobWriter: ...
+    def local_path(self, key: str) -> AbstractContextManager[Path]: ...
+    def delete(self, key: str) -> None: ...
+    def exists(self, key: str) -> bool: ...
+    def sweep_partials(self) -> int:
+        """Remove uploads a crash left half-written."""
+        ...

@@ -1,0 +1,76 @@
+"""Audio kept in a local directory: written to a partial file, renamed into place on commit."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .base import TooLarge
+
+
+class LocalBlobWriter:
+    def __init__(self, store: LocalBlobStore, max_size: int) -> None:
+        self._store = store
+        self._max_size = max_size
+        self.key = uuid.uuid4().hex
+        self._partial = store.partial_dir / self.key
+        self._file = self._partial.open("xb")
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._max_size:
+            self.abort()
+            raise TooLarge(self._max_size)
+        self._file.write(chunk)
+
+    def commit(self) -> str:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        final = self._store.path_for(self.key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._partial, final)
+        return self.key
+
+    def abort(self) -> None:
+        self._file.close()
+        self._partial.unlink(missing_ok=True)
+
+
+class LocalBlobStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.partial_dir = self.root / ".partial"
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.root / key[:2] / key
+
+    def open_writer(self, max_size: int) -> LocalBlobWriter:
+        return LocalBlobWriter(self, max_size)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self.path_for(key)
+        if not path.is_file():
+            raise FileNotFoundError(key)
+        yield path
+
+    def exists(self, key: str) -> bool:
+        return self.path_for(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
+    def sweep_partials(self) -> int:
+        removed = 0
+        for partial in self.partial_dir.iterdir():
+            partial.unlink(missing_ok=True)
+            removed += 1
+        return removed

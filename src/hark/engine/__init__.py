@@ -1,0 +1,28 @@
+"""Audio in, Transcript out. No HTTP and no database in here."""
+
+from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
+from .audio import SAMPLE_RATE, decode_audio
+from .transcript import (
+    AudioDecodeError,
+    EngineError,
+    ProgressCallback,
+    Token,
+    TranscribeOptions,
+    Transcript,
+)
+
+__all__ = [
+    "SAMPLE_RATE",
+    "AudioDecodeError",
+    "EngineConfig",
+    "EngineError",
+    "ProgressCallback",
+    "Token",
+    "TranscribeOptions",
+    "Transcript",
+    "WhisperEngine",
+    "decode_audio",
+    "get_engine",
+    "is_multilingual",
+    "model_languages",
+]

@@ -1,0 +1,45 @@
+"""Decode any container PyAV understands into 16 kHz mono float32 samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .transcript import AudioDecodeError
+
+SAMPLE_RATE = 16_000
+
+
+def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Return mono float32 samples in [-1, 1]; raise AudioDecodeError with a readable reason."""
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise AudioDecodeError(
+            "audio_decode_error", f"The file could not be read as audio or video: {_reason(exc)}"
+        ) from exc
+    with container:
+        if not container.streams.audio:
+            raise AudioDecodeError("no_audio_stream", "The file contains no audio stream.")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+        except (av.FFmpegError, ValueError) as exc:
+            raise AudioDecodeError(
+                "audio_decode_error", f"The audio stream is corrupt: {_reason(exc)}"
+            ) from exc
+    if not chunks or sum(len(c) for c in chunks) == 0:
+        raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
+
+
+def _reason(exc: Exception) -> str:
+    # PyAV messages end with the file path; users need the reason, not our storage layout.
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).split(": '")[0].rstrip(".") + "."

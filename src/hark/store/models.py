@@ -1,0 +1,129 @@
+"""Metadata tables. Audio lives in the blob store; rows keep only its key."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite has no time zones), always returned timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    key_prefix: Mapped[str] = mapped_column(String(16))  # shown in listings, never the key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class File(Base):
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_project_created", "project_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    storage_key: Mapped[str] = mapped_column(String(256))
+    client_reference_id: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Transcription(Base):
+    __tablename__ = "transcriptions"
+    __table_args__ = (
+        Index("ix_transcriptions_project_created", "project_id", "created_at", "id"),
+        Index("ix_transcriptions_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    model: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[str | None] = mapped_column(String(36))  # no FK: deleting a file is allowed
+    audio_url: Mapped[str | None] = mapped_column(String(4096))
+    filename: Mapped[str] = mapped_column(String(1024))
+    language_hints: Mapped[list[str] | None] = mapped_column(JSON)
+    language_hints_strict: Mapped[bool | None] = mapped_column(Boolean)
+    enable_speaker_diarization: Mapped[bool] = mapped_column(Boolean, default=False)
+    enable_language_identification: Mapped[bool] = mapped_column(Boolean, default=False)
+    translation: Mapped[dict | None] = mapped_column(JSON)
+    context: Mapped[dict | str | None] = mapped_column(JSON)
+    webhook_url: Mapped[str | None] = mapped_column(String(256))
+    webhook_auth_header_name: Mapped[str | None] = mapped_column(String(256))
+    webhook_auth_header_value: Mapped[str | None] = mapped_column(String(256))
+    webhook_status_code: Mapped[int | None] = mapped_column(Integer)
+    client_reference_id: Mapped[str | None] = mapped_column(String(256))
+    audio_duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TranscriptRow(Base):
+    __tablename__ = "transcripts"
+
+    transcription_id: Mapped[str] = mapped_column(
+        ForeignKey("transcriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[list[dict]] = mapped_column(JSON)
