@@ -91,25 +91,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hark", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def data_dir_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data-dir", type=Path, help="data directory (env HARK_DATA_DIR)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="data directory (env HARK_DATA_DIR)")
 
-    serve = sub.add_parser("serve", help="run the API server with an in-process worker")
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the API server with an in-process worker"
+    )
     serve.add_argument("--host", help="bind address (env HARK_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (env HARK_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="transcription workers (env HARK_WORKERS)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
-    data_dir_option(serve)
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="manage API keys")
-    data_dir_option(keys)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="create a key and print it (shown only once)")
+    create = keys_sub.add_parser(
+        "create", parents=[common], help="create a key and print it (shown only once)"
+    )
     create.add_argument("--project", default="default", help="project the key belongs to")
     create.add_argument("--name", help="a label for the key")
-    keys_sub.add_parser("list", help="list keys (prefixes only)")
-    revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
+    keys_sub.add_parser("list", parents=[common], help="list keys (prefixes only)")
+    revoke = keys_sub.add_parser("revoke", parents=[common], help="revoke a key by id or prefix")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
     return parser

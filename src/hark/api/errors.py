@@ -82,6 +82,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    body_error = getattr(request.state, "body_error", None)
+    if body_error is not None:
+        return await _service_error(request, body_error)
     error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404:

@@ -34,12 +34,12 @@ class RequestContext:
         async def limited_receive() -> Message:
             nonlocal received
             if declared is not None and declared > limit:
-                raise _too_large(limit)
+                raise _too_large(scope, limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _too_large(limit)
+                    raise _too_large(scope, limit)
             return message
 
         await self.app(scope, limited_receive, _with_request_id(send, request_id))
@@ -57,8 +57,12 @@ def _with_request_id(send: Send, request_id: str) -> Send:
     return send_with_id
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
+def _too_large(scope: Scope, limit: int) -> PayloadTooLarge:
+    error = PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
+    # FastAPI reports any failure while reading a body as a generic 400; the error
+    # handler looks here to answer 413 instead.
+    scope["state"]["body_error"] = error
+    return error
 
 
 def _content_length(scope: Scope) -> int | None:

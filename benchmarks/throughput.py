@@ -1,0 +1,383 @@
+"""Throughput, status-poll latency and memory of a Hark server, against the raw engine.
+
+Runs, in order: the raw faster-whisper baseline (in a child process, before the server
+starts), a `hark serve` subprocess with a warm-up job, status latency while the worker is
+idle, end-to-end throughput through the API, and status latency while the worker is busy.
+
+    HF_HUB_OFFLINE=1 python benchmarks/throughput.py [--repeat 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing
+import os
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from hark.engine import SAMPLE_RATE, EngineConfig, decode_audio
+from hark.engine.asr import resolve_model
+from hark.service import engine_config
+from hark.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_AUDIO = REPO_ROOT.parent / "shared" / "audio" / "librispeech" / "dev-clean"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+POLL_INTERVAL = 0.25  # seconds between a client's status-poll rounds
+MODEL = "stt-async-v5"
+
+
+@dataclass
+class Latency:
+    label: str
+    requests: int
+    errors: int
+    wall_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    worker_busy_throughout: bool | None = None
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.wall_s
+
+
+# -- raw engine baseline (runs in a child process: its own peak RSS, no HTTP stack) ---------
+
+
+def run_baseline(config: EngineConfig, files: list[str], warm_up: str) -> tuple[float, int]:
+    """Transcribe `files` sequentially, like the server would; return (seconds, peak RSS bytes)."""
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(
+        resolve_model(config.model),
+        device=config.device,
+        compute_type=config.compute_type,
+        cpu_threads=config.cpu_threads,
+        num_workers=config.num_workers,
+    )
+
+    def transcribe(path: str) -> None:
+        segments, _ = model.transcribe(
+            path, beam_size=config.beam_size, word_timestamps=True, vad_filter=config.vad_filter
+        )
+        for _ in segments:  # the generator does the work
+            pass
+
+    transcribe(warm_up)  # like the server's warm-up job: first-call costs are not timed
+    start = time.perf_counter()
+    for path in files:
+        transcribe(path)
+    elapsed = time.perf_counter() - start
+    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# -- the server under test ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def hark_server(workers: int, timeout: float) -> Iterator[tuple[str, str, int]]:
+    """Start `hark serve` on a free loopback port; yield (base URL, API key, pid)."""
+    api_key = "hark_bench_" + secrets.token_urlsafe(24)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="hark-bench-") as data_dir:
+        log_path = Path(data_dir) / "server.log"
+        command = [sys.executable, "-m", "hark.cli", "serve", "--port", str(port)]
+        command += ["--data-dir", data_dir, "--workers", str(workers)]
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                command, env=os.environ | {"HARK_API_KEY": api_key}, stdout=log, stderr=log
+            )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    sys.exit(f"hark serve exited ({proc.returncode}):\n{log_path.read_text()}")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).is_success:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    sys.exit(f"hark serve not healthy after {timeout:.0f}s")
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}/v1", api_key, proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def peak_rss(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+# -- API client ---------------------------------------------------------------------------
+
+
+def submit(client: httpx.Client, path: Path) -> str:
+    """Upload one file and create its transcription; return the transcription id."""
+    upload = client.post("/files", files={"file": (path.name, path.read_bytes())})
+    upload.raise_for_status()
+    created = client.post("/transcriptions", json={"model": MODEL, "file_id": upload.json()["id"]})
+    created.raise_for_status()
+    return created.json()["id"]
+
+
+def wait_all(client: httpx.Client, ids: list[str], timeout: float) -> dict[str, dict]:
+    """Poll until every job has finished; return each job's final state.
+
+    Jobs start in submission order, so a round stops at the first job still queued: the
+    cost of polling stays a few requests per round however many jobs are waiting."""
+    pending = list(ids)
+    done: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while pending:
+        if time.monotonic() > deadline:
+            sys.exit(f"{len(pending)} transcriptions unfinished after {timeout:.0f}s")
+        for job_id in list(pending):
+            job = client.get(f"/transcriptions/{job_id}").raise_for_status().json()
+            if job["status"] in ("completed", "error"):
+                done[job_id] = job
+                pending.remove(job_id)
+            elif job["status"] == "queued":
+                break
+        if pending:
+            time.sleep(POLL_INTERVAL)
+    return done
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+async def hammer(
+    url: str, api_key: str, ids: list[str], args: argparse.Namespace
+) -> tuple[list[float], int, float]:
+    """`args.clients` concurrent connections GET transcriptions until `args.status_requests`
+    are done, each client waiting `args.status_interval` s between requests (0: back to back).
+    Each client first sends one untimed request, so that connecting and the server's pools
+    warming up are not measured. Returns (latencies in ms, error count, wall seconds)."""
+    latencies: list[float] = []
+    errors = issued = 0
+    ready = asyncio.Barrier(args.clients + 1)
+
+    async def client_loop(index: int) -> None:
+        nonlocal errors, issued
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        ) as client:
+            await client.get(f"/transcriptions/{ids[0]}")
+            await ready.wait()
+            # Spread paced clients evenly over the interval instead of firing together.
+            await asyncio.sleep(args.status_interval * index / args.clients)
+            while issued < args.status_requests:
+                job_id = ids[issued % len(ids)]
+                issued += 1
+                start = time.perf_counter()
+                try:
+                    response = await client.get(f"/transcriptions/{job_id}")
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latency = time.perf_counter() - start
+                latencies.append(latency * 1000)
+                errors += not ok
+                await asyncio.sleep(max(0.0, args.status_interval - latency))
+
+    tasks = [asyncio.create_task(client_loop(i)) for i in range(args.clients)]
+    await asyncio.wait_for(ready.wait(), args.timeout)
+    start = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*tasks), args.timeout)
+    return latencies, errors, time.perf_counter() - start
+
+
+def status_latency(
+    label: str, url: str, api_key: str, ids: list[str], args: argparse.Namespace
+) -> Latency:
+    latencies, errors, wall = asyncio.run(hammer(url, api_key, ids, args))
+    ordered = sorted(latencies)
+    return Latency(
+        label, len(ordered), errors, wall,
+        *(percentile(ordered, p) for p in (50, 90, 99, 100)),
+    )  # fmt: skip
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--audio-dir", type=Path, default=DEFAULT_AUDIO, help="*.flac / *.wav files")
+    p.add_argument("--repeat", type=int, default=2, help="times the set is submitted")
+    p.add_argument("--workers", type=int, default=1, help="server transcription workers")
+    p.add_argument("--clients", type=int, default=64, help="concurrent status-poll clients")
+    p.add_argument("--status-requests", type=int, default=5000, help="GETs per latency test")
+    p.add_argument(
+        "--status-interval", type=float, default=0, help="pause between a status client's GETs"
+    )
+    p.add_argument("--url", help="use this running server (loopback only), e.g. .../v1")
+    p.add_argument("--api-key", default=os.environ.get("HARK_API_KEY"), help="for --url")
+    p.add_argument("--server-pid", type=int, help="with --url: pid whose peak RSS to report")
+    p.add_argument("--timeout", type=float, default=900, help="limit for each phase, seconds")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    args = p.parse_args()
+    if args.url and (urlsplit(args.url).hostname not in LOOPBACK or not args.api_key):
+        p.error("--url must be a loopback address, and needs --api-key (or HARK_API_KEY)")
+    if (
+        min(args.repeat, args.workers, args.clients, args.status_requests) < 1
+        or args.status_interval < 0
+    ):
+        p.error("--repeat, --workers, --clients, --status-requests: >= 1; --status-interval: >= 0")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    files = sorted(p for p in args.audio_dir.iterdir() if p.suffix in (".flac", ".wav"))
+    if not files:
+        sys.exit(f"no .flac/.wav files in {args.audio_dir}")
+    durations = {p: len(decode_audio(p)) / SAMPLE_RATE for p in files}
+    shortest = min(files, key=durations.__getitem__)
+    batch = files * args.repeat
+    audio_s = sum(durations[p] for p in batch)
+    config = engine_config(Settings(workers=args.workers))
+    print(f"{len(files)} files x {args.repeat} = {audio_s:.1f} s of audio; engine {config}")
+
+    print("raw engine baseline ...", flush=True)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        job = pool.submit(run_baseline, config, [str(p) for p in batch], str(shortest))
+        base_s, base_rss = job.result(timeout=args.timeout)
+    print(f"  {base_s:.2f} s -> {audio_s / base_s:.2f} audio-s/s", flush=True)
+
+    with (
+        hark_server(args.workers, args.timeout)
+        if args.url is None
+        else _external(args.url, args.api_key, args.server_pid)
+    ) as (url, api_key, pid):
+        headers = {"Authorization": f"Bearer {api_key}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            print("warm-up job (model load) ...", flush=True)
+            warm_id = submit(client, shortest)
+            wait_all(client, [warm_id], args.timeout)
+
+            print("status latency, worker idle ...", flush=True)
+            idle = status_latency("idle", url, api_key, [warm_id], args)
+
+            print("end-to-end throughput ...", flush=True)
+            start = time.perf_counter()
+            ids = [submit(client, p) for p in batch]
+            submitted_s = time.perf_counter() - start
+            finished = wait_all(client, ids, args.timeout)
+            e2e_s = time.perf_counter() - start
+            failed = {i: j for i, j in finished.items() if j["status"] != "completed"}
+            print(f"  {e2e_s:.2f} s (submitting took {submitted_s:.2f} s)", flush=True)
+
+            print("status latency, worker busy ...", flush=True)
+            busy_ids = [submit(client, p) for p in batch]
+            deadline = time.monotonic() + args.timeout
+            while client.get(f"/transcriptions/{busy_ids[0]}").json()["status"] == "queued":
+                if time.monotonic() > deadline:
+                    sys.exit("the busy batch never started")
+                time.sleep(0.05)
+            busy = status_latency("busy", url, api_key, busy_ids, args)
+            last = client.get(f"/transcriptions/{busy_ids[-1]}").json()["status"]
+            busy.worker_busy_throughout = last in ("queued", "processing")
+            finished_busy = wait_all(client, busy_ids, args.timeout)
+            failed |= {i: j for i, j in finished_busy.items() if j["status"] != "completed"}
+        server_rss = peak_rss(pid) if pid else None
+
+    e2e_speed, base_speed = audio_s / e2e_s, audio_s / base_s
+    report(args, audio_s, base_s, e2e_s, idle, busy, server_rss, base_rss, failed)
+    if args.json:
+        figures = {
+            "files": len(files), "repeat": args.repeat, "workers": args.workers,
+            "audio_s": audio_s, "engine": asdict(config),
+            "baseline_s": base_s, "baseline_audio_s_per_s": base_speed,
+            "e2e_s": e2e_s, "e2e_audio_s_per_s": e2e_speed, "e2e_ratio": e2e_speed / base_speed,
+            "jobs_failed": {i: j.get("error_message") for i, j in failed.items()},
+            "status_latency": [asdict(x) | {"rps": x.rps} for x in (idle, busy)],
+            "clients": args.clients,
+            "server_peak_rss_bytes": server_rss, "baseline_peak_rss_bytes": base_rss,
+        }  # fmt: skip
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+@contextmanager
+def _external(url: str, api_key: str, pid: int | None) -> Iterator[tuple[str, str, int | None]]:
+    yield url.rstrip("/"), api_key, pid
+
+
+def report(
+    args: argparse.Namespace,
+    audio_s: float,
+    base_s: float,
+    e2e_s: float,
+    idle: Latency,
+    busy: Latency,
+    server_rss: int | None,
+    base_rss: int,
+    failed: dict[str, dict],
+) -> None:
+    def mib(n: int | None) -> str:
+        return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
+
+    ratio = base_s / e2e_s
+    print(f"\n== Hark throughput ({args.workers} worker(s), {audio_s:.1f} s of audio) ==")
+    print(f"{'raw engine':<22}{audio_s / base_s:8.2f} audio-s/s   ({base_s:.2f} s)")
+    print(f"{'end-to-end (API)':<22}{audio_s / e2e_s:8.2f} audio-s/s   ({e2e_s:.2f} s)")
+    verdict = "ok" if ratio >= 0.9 else "BELOW"
+    print(f"{'ratio e2e / raw':<22}{ratio:8.2f} x           {verdict} (target >= 0.9 x)")
+    print(f"\nstatus GET, {args.clients} clients  p50     p90     p99     max ms   req/s  errors")
+    for x in (idle, busy):
+        note = "" if x.worker_busy_throughout in (None, True) else "  (batch ended early)"
+        verdict = "ok" if x.p99_ms <= 20 else "p99 > 20 ms"
+        print(
+            f"  {x.label:<23}{x.p50_ms:6.1f}  {x.p90_ms:6.1f}  {x.p99_ms:6.1f}  {x.max_ms:7.1f}"
+            f"  {x.rps:6.0f}  {x.errors:6d}  {verdict}{note}"
+        )
+    print(f"\npeak RSS: server {mib(server_rss)}, raw engine {mib(base_rss)}")
+    if failed:
+        print(f"\n{len(failed)} job(s) did not complete:")
+        for job_id, job in failed.items():
+            print(f"  {job_id} {job['filename']}: {job['error_type']}: {job['error_message']}")
+    else:
+        print("all jobs completed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Error envelope, validation, models and documentation endpoints."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conftest import JFK, assert_error, upload
+
+
+def test_unknown_route_and_method_use_the_envelope(api):
+    assert_error(api.get("/nope"), 404, "not_found")
+    assert_error(api.put("/files"), 405, "method_not_allowed")
+    assert_error(api.patch("/transcriptions/abc"), 405)
+
+
+def test_every_response_has_a_request_id(api):
+    a, b = api.get("/files"), api.get("/files")
+    assert a.headers["x-request-id"] != b.headers["x-request-id"]
+
+
+def test_malformed_json_is_a_400(api):
+    response = api.post(
+        "/transcriptions", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    body = assert_error(response, 400, "invalid_request")
+    assert "not valid JSON" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "location", "needle"),
+    [
+        ({}, "body.model", "Field required"),
+        ({"model": "x" * 33, "file_id": "f"}, "body.model", "at most 32"),
+        ({"model": "stt-async-v5"}, "body", "exactly one of file_id and audio_url"),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "audio_url": "https://x/a.mp3"},
+            "body",
+            "exactly one",
+        ),
+        ({"model": "stt-async-v5", "audio_url": "ftp://x/a.mp3"}, "body.audio_url", "pattern"),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "language_hints": ["english!"]},
+            "body.language_hints.0",
+            "",
+        ),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "webhook_url": "not a url"},
+            "body.webhook_url",
+            "",
+        ),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "translation": {"type": "one_way"}},
+            "body.translation",
+            "target_language",
+        ),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "translation": {"type": "sideways"}},
+            "body.translation.type",
+            "",
+        ),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "enable_speaker_diarization": "maybe"},
+            "body.enable_speaker_diarization",
+            "",
+        ),
+        (
+            {"model": "stt-async-v5", "file_id": "a", "client_reference_id": "r" * 257},
+            "body.client_reference_id",
+            "",
+        ),
+        (
+            {
+                "model": "stt-async-v5",
+                "file_id": "a",
+                "webhook_url": "http://h/x",
+                "webhook_auth_header_name": "X-A",
+            },
+            "body",
+            "go together",
+        ),
+    ],
+)
+def test_create_validation_errors_are_precise(api, body, location, needle):
+    error = assert_error(api.post("/transcriptions", json=body), 400, "invalid_request")
+    locations = [e["location"] for e in error["validation_errors"]]
+    assert location in locations, error
+    assert needle in error["message"], error
+
+
+def test_unknown_model_names_the_valid_ones(api):
+    file = upload(api, JFK)
+    error = assert_error(
+        api.post("/transcriptions", json={"model": "gpt-9", "file_id": file["id"]}), 400
+    )
+    assert "gpt-9" in error["message"] and "stt-async-v5" in error["message"]
+    assert error["validation_errors"][0]["location"] == "body.model"
+
+
+def test_unknown_file_id_is_rejected(api):
+    for file_id in ["00000000-0000-0000-0000-000000000000", "not-a-uuid"]:
+        error = assert_error(
+            api.post("/transcriptions", json={"model": "stt-async-v5", "file_id": file_id}),
+            400,
+            "file_not_found",
+        )
+        assert error["validation_errors"][0]["location"] == "body.file_id"
+
+
+def test_features_not_available_yet_are_refused_clearly(api):
+    file = upload(api, JFK)
+    error = assert_error(
+        api.post(
+            "/transcriptions",
+            json={"model": "stt-async-v5", "audio_url": "https://example.com/a.mp3"},
+        ),
+        400,
+    )
+    assert "audio_url" in error["message"]
+    body = {
+        "model": "stt-async-v5",
+        "file_id": file["id"],
+        "translation": {"type": "one_way", "target_language": "es"},
+    }
+    error = assert_error(api.post("/transcriptions", json=body), 400)
+    assert "translation" in error["message"].lower()
+
+
+def test_models_lists_default_model_and_soniox_aliases(api):
+    models = {m["id"]: m for m in api.get("/models").json()["models"]}
+    primary = next(m for m in models.values() if m["aliased_model_id"] is None)
+    assert primary["id"] == "whisper-tiny.en"
+    for alias in ["stt-async-v3", "stt-async-v4", "stt-async-v5", "stt-async-preview"]:
+        assert models[alias]["aliased_model_id"] == primary["id"]
+    required = {
+        "id",
+        "aliased_model_id",
+        "name",
+        "context_version",
+        "transcription_mode",
+        "languages",
+        "supports_language_hints_strict",
+        "translation_targets",
+        "two_way_translation_pairs",
+        "one_way_translation",
+        "two_way_translation",
+    }
+    for model in models.values():
+        assert required <= set(model)
+        assert model["transcription_mode"] == "async"
+        assert model["languages"] == [{"code": "en", "name": "English"}]  # tiny.en is English-only
+
+
+def test_every_alias_and_the_primary_id_are_accepted(api):
+    file = upload(api, JFK)
+    for model in ["whisper-tiny.en", "stt-async-v3", "stt-async-preview"]:
+        response = api.post("/transcriptions", json={"model": model, "file_id": file["id"]})
+        assert response.status_code == 201
+        assert response.json()["model"] == model
+
+
+def test_api_also_answers_without_the_v1_prefix(server):
+    response = httpx.get(
+        f"http://127.0.0.1:{server.port}/files",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+    )
+    assert response.status_code == 200 and "files" in response.json()
+
+
+def test_openapi_docs_are_served(server):
+    root = f"http://127.0.0.1:{server.port}"
+    assert httpx.get(root + "/docs").status_code == 200
+    spec = httpx.get(root + "/openapi.json").json()
+    assert "/v1/transcriptions/{transcription_id}/transcript" in spec["paths"]
+    assert "/files" not in spec["paths"]

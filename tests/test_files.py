@@ -1,0 +1,169 @@
+"""/v1/files over HTTP: upload, get, list with cursors, count, delete, and their errors."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from conftest import JFK, Server, assert_error, start_server, upload
+
+
+def stored_blobs(server: Server) -> list:
+    files = server.data_dir / "files"
+    return [p for p in files.rglob("*") if p.is_file()]
+
+
+def test_upload_returns_file_metadata(api):
+    body = upload(api, JFK, client_reference_id="ref-1")
+    assert body["filename"] == "jfk.flac"
+    assert body["size"] == JFK.stat().st_size
+    assert body["client_reference_id"] == "ref-1"
+    assert body["created_at"].endswith("Z")
+    assert api.get(f"/files/{body['id']}").json() == body
+
+
+def test_upload_keeps_only_the_basename(api):
+    response = api.post("/files", files={"file": ("../../etc/evil.wav", b"RIFF")})
+    assert response.status_code == 201
+    assert response.json()["filename"] == "evil.wav"
+
+
+def test_raw_bytes_get_default_filename(api):
+    response = api.post("/files", files={"file": ("", b"abc", "application/octet-stream")})
+    assert response.status_code == 201
+    assert response.json()["filename"] == "upload.bin"
+
+
+def test_upload_without_file_part_is_rejected(api):
+    body = assert_error(
+        api.post("/files", data={"client_reference_id": "x"}), 400, "invalid_request"
+    )
+    assert body["validation_errors"][0]["location"] == "file.file"
+    assert_error(api.post("/files", json={"file": "x"}), 400, "invalid_request")
+
+
+def test_client_reference_id_too_long(api, server):
+    before = len(stored_blobs(server))
+    response = api.post(
+        "/files", files={"file": ("a.wav", b"x")}, data={"client_reference_id": "r" * 257}
+    )
+    body = assert_error(response, 400, "invalid_request")
+    assert body["validation_errors"][0]["location"] == "body.client_reference_id"
+    assert len(stored_blobs(server)) == before
+
+
+def test_get_and_delete_unknown_or_malformed_ids_are_404(api):
+    for file_id in ["00000000-0000-0000-0000-000000000000", "not-a-uuid", "x" * 300]:
+        assert_error(api.get(f"/files/{file_id}"), 404, "file_not_found")
+        assert_error(api.delete(f"/files/{file_id}"), 404, "file_not_found")
+
+
+def test_delete_removes_metadata_and_audio(api, server):
+    body = upload(api, JFK)
+    before = len(stored_blobs(server))
+    response = api.delete(f"/files/{body['id']}")
+    assert response.status_code == 204 and response.content == b""
+    assert_error(api.get(f"/files/{body['id']}"), 404)
+    assert len(stored_blobs(server)) == before - 1
+    assert_error(api.delete(f"/files/{body['id']}"), 404)
+
+
+def test_count_tracks_uploads_and_deletes(api):
+    start = api.get("/files/count").json()
+    assert set(start) == {"total", "public_api", "playground"}
+    ids = [api.post("/files", files={"file": ("c.wav", b"x")}).json()["id"] for _ in range(3)]
+    assert api.get("/files/count").json()["total"] == start["total"] + 3
+    for file_id in ids:
+        api.delete(f"/files/{file_id}")
+    assert api.get("/files/count").json()["total"] == start["total"]
+
+
+def test_list_pages_newest_first_with_stable_cursors(server):
+    key = server.new_key("pagination")
+    with server.client(key) as client:
+        ids = [
+            client.post("/files", files={"file": (f"p{i}.wav", b"x")}).json()["id"]
+            for i in range(7)
+        ]
+        newest_first = list(reversed(ids))
+        page = client.get("/files", params={"limit": 3}).json()
+        assert [f["id"] for f in page["files"]] == newest_first[:3]
+        # Delete what we have seen, and one item not yet seen: the cursor must still work.
+        for f in page["files"]:
+            client.delete(f"/files/{f['id']}")
+        client.delete(f"/files/{newest_first[4]}")
+        rest: list[str] = []
+        cursor = page["next_page_cursor"]
+        while cursor:
+            page = client.get("/files", params={"limit": 3, "cursor": cursor}).json()
+            rest += [f["id"] for f in page["files"]]
+            cursor = page["next_page_cursor"]
+        assert rest == [newest_first[3], *newest_first[5:]]
+        assert client.get("/files", params={"limit": 1000}).json()["next_page_cursor"] is None
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "abc"])
+def test_list_rejects_bad_limits(api, limit):
+    body = assert_error(api.get("/files", params={"limit": limit}), 400, "invalid_request")
+    assert body["validation_errors"][0]["location"] == "query.limit"
+
+
+def test_list_rejects_bad_cursor(api):
+    assert_error(api.get("/files", params={"cursor": "garbage!!"}), 400, "invalid_cursor")
+
+
+def test_oversize_upload_is_rejected_and_leaves_nothing(tmp_path):
+    srv = start_server(tmp_path / "small", api_key="hark_small", max_file_size="1000")
+    try:
+        with srv.client() as client:
+            ok = client.post("/files", files={"file": ("ok.wav", b"x" * 1000)})
+            assert ok.status_code == 201
+            body = assert_error(
+                client.post("/files", files={"file": ("big.wav", b"x" * 1001)}),
+                413,
+                "file_too_large",
+            )
+            assert "1000 bytes" in body["message"]
+            # A declared length far over the limit is refused before any byte is stored.
+            big = client.post("/files", files={"file": ("big.wav", b"x" * 3_000_000)})
+            assert_error(big, 413, "file_too_large")
+            assert client.get("/files/count").json()["total"] == 1
+        assert len(stored_blobs(srv)) == 1
+    finally:
+        srv.stop()
+
+
+def test_oversize_json_body_is_rejected(api):
+    response = api.post(
+        "/transcriptions",
+        content=b'{"model": "' + b"x" * 2_000_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_interrupted_upload_leaves_nothing(api, server):
+    before_count = api.get("/files/count").json()["total"]
+    before_blobs = len(stored_blobs(server))
+    boundary = "hark-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    request = (
+        f"POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {server.api_key}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(head) + 1_000_000}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(request + head + b"\0" * 200_000)  # then hang up mid-body
+    # The server notices the disconnect; nothing is recorded, the partial blob is removed.
+    for _ in range(50):
+        if not list((server.data_dir / "files" / ".partial").iterdir()):
+            break
+        time.sleep(0.1)
+    assert not list((server.data_dir / "files" / ".partial").iterdir())
+    assert api.get("/files/count").json()["total"] == before_count
+    assert len(stored_blobs(server)) == before_blobs

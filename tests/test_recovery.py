@@ -1,0 +1,48 @@
+"""A crash (kill -9) never loses an accepted file or job."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import time
+
+import pytest
+
+from conftest import JFK, LONGFORM, create_job, start_server, upload, wait_for
+from media import repeat_to
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_job_then_restart_completes_everything(tmp_path):
+    audio = repeat_to(LONGFORM, 150, tmp_path / "long.wav")
+    srv = start_server(tmp_path / "data", api_key="hark_crash_test")
+    try:
+        with srv.client() as client:
+            long_file = upload(client, audio)
+            running = create_job(client, long_file["id"])["id"]
+            queued = create_job(client, upload(client, JFK)["id"])["id"]
+            deadline = time.monotonic() + 60
+            while client.get(f"/transcriptions/{running}").json()["status"] != "processing":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(1.0)  # well inside the job
+            assert client.get(f"/transcriptions/{running}").json()["status"] == "processing"
+        srv.stop(signal.SIGKILL)
+
+        srv.start()
+        with srv.client() as client:
+            first = wait_for(client, running, timeout=300)
+            assert first["status"] == "completed", first
+            assert len(client.get(f"/transcriptions/{running}/transcript").json()["text"]) > 100
+            assert wait_for(client, queued)["status"] == "completed"
+            # The file survived intact, and is still usable.
+            assert client.get(f"/files/{long_file['id']}").json()["size"] == audio.stat().st_size
+        blobs = [p for p in (srv.data_dir / "files").rglob("*") if p.is_file()]
+        assert sha256(audio) in {sha256(p) for p in blobs}
+        assert "re-queued 1 jobs interrupted by a restart" in srv.log()
+    finally:
+        srv.stop()
