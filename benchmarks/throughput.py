@@ -135,6 +135,14 @@ def hark_server(workers: int, timeout: float) -> Iterator[tuple[str, str, int]]:
                 proc.wait(5)
 
 
+@contextmanager
+def external_server(
+    url: str, api_key: str, pid: int | None
+) -> Iterator[tuple[str, str, int | None]]:
+    """Use a server that is already running."""
+    yield url.rstrip("/"), api_key, pid
+
+
 def peak_rss(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -188,7 +196,7 @@ async def hammer(
     url: str, api_key: str, ids: list[str], args: argparse.Namespace
 ) -> tuple[list[float], int, float]:
     """`args.clients` concurrent connections GET transcriptions until `args.status_requests`
-    are done, each client waiting `args.status_interval` s between requests (0: back to back).
+    are done, each starting one request per `args.status_interval` s (0: back to back).
     Each client first sends one untimed request, so that connecting and the server's pools
     warming up are not measured. Returns (latencies in ms, error count, wall seconds)."""
     latencies: list[float] = []
@@ -247,8 +255,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=64, help="concurrent status-poll clients")
     p.add_argument("--status-requests", type=int, default=5000, help="GETs per latency test")
     p.add_argument(
-        "--status-interval", type=float, default=0, help="pause between a status client's GETs"
-    )
+        "--status-interval", type=float, default=0, help="each status client sends one GET per "
+        "this many seconds (default 0: back to back, a closed loop)",
+    )  # fmt: skip
     p.add_argument("--url", help="use this running server (loopback only), e.g. .../v1")
     p.add_argument("--api-key", default=os.environ.get("HARK_API_KEY"), help="for --url")
     p.add_argument("--server-pid", type=int, help="with --url: pid whose peak RSS to report")
@@ -257,11 +266,10 @@ def parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.url and (urlsplit(args.url).hostname not in LOOPBACK or not args.api_key):
         p.error("--url must be a loopback address, and needs --api-key (or HARK_API_KEY)")
-    if (
-        min(args.repeat, args.workers, args.clients, args.status_requests) < 1
-        or args.status_interval < 0
-    ):
-        p.error("--repeat, --workers, --clients, --status-requests: >= 1; --status-interval: >= 0")
+    if min(args.repeat, args.workers, args.clients, args.status_requests) < 1:
+        p.error("--repeat, --workers, --clients and --status-requests must be at least 1")
+    if args.status_interval < 0:
+        p.error("--status-interval must not be negative")
     return args
 
 
@@ -287,7 +295,7 @@ def main() -> None:
     with (
         hark_server(args.workers, args.timeout)
         if args.url is None
-        else _external(args.url, args.api_key, args.server_pid)
+        else external_server(args.url, args.api_key, args.server_pid)
     ) as (url, api_key, pid):
         headers = {"Authorization": f"Bearer {api_key}"}
         with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
@@ -331,15 +339,10 @@ def main() -> None:
             "e2e_s": e2e_s, "e2e_audio_s_per_s": e2e_speed, "e2e_ratio": e2e_speed / base_speed,
             "jobs_failed": {i: j.get("error_message") for i, j in failed.items()},
             "status_latency": [asdict(x) | {"rps": x.rps} for x in (idle, busy)],
-            "clients": args.clients,
+            "clients": args.clients, "status_interval_s": args.status_interval,
             "server_peak_rss_bytes": server_rss, "baseline_peak_rss_bytes": base_rss,
         }  # fmt: skip
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-
-
-@contextmanager
-def _external(url: str, api_key: str, pid: int | None) -> Iterator[tuple[str, str, int | None]]:
-    yield url.rstrip("/"), api_key, pid
 
 
 def report(
@@ -362,13 +365,15 @@ def report(
     print(f"{'end-to-end (API)':<22}{audio_s / e2e_s:8.2f} audio-s/s   ({e2e_s:.2f} s)")
     verdict = "ok" if ratio >= 0.9 else "BELOW"
     print(f"{'ratio e2e / raw':<22}{ratio:8.2f} x           {verdict} (target >= 0.9 x)")
-    print(f"\nstatus GET, {args.clients} clients  p50     p90     p99     max ms   req/s  errors")
+    pacing = f"1 per {args.status_interval:g} s each" if args.status_interval else "back to back"
+    print(f"\nstatus GET, {args.clients} clients, {pacing}")
+    print(f"  {'worker':<10}{'p50':>8}{'p90':>8}{'p99':>8}{'max ms':>9}{'req/s':>8}{'errors':>8}")
     for x in (idle, busy):
         note = "" if x.worker_busy_throughout in (None, True) else "  (batch ended early)"
         verdict = "ok" if x.p99_ms <= 20 else "p99 > 20 ms"
         print(
-            f"  {x.label:<23}{x.p50_ms:6.1f}  {x.p90_ms:6.1f}  {x.p99_ms:6.1f}  {x.max_ms:7.1f}"
-            f"  {x.rps:6.0f}  {x.errors:6d}  {verdict}{note}"
+            f"  {x.label:<10}{x.p50_ms:8.1f}{x.p90_ms:8.1f}{x.p99_ms:8.1f}{x.max_ms:9.1f}"
+            f"{x.rps:8.0f}{x.errors:8d}  {verdict}{note}"
         )
     print(f"\npeak RSS: server {mib(server_rss)}, raw engine {mib(base_rss)}")
     if failed:

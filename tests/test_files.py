@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,24 @@ def test_interrupted_upload_leaves_nothing(api, server):
     assert not list((server.data_dir / "files" / ".partial").iterdir())
     assert api.get("/files/count").json()["total"] == before_count
     assert len(stored_blobs(server)) == before_blobs
+
+
+def _rss_kib(pid: int, field: str = "VmRSS") -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith(field)).split()[1])
+
+
+def test_large_upload_streams_to_disk_with_bounded_memory(api, server, tmp_path):
+    size = 300 * 1024 * 1024
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(size)  # sparse: cheap to make, still 300 MiB on the wire
+    pid = server.process.pid
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")  # reset the peak-RSS counter (VmHWM) to the current RSS
+    before = _rss_kib(pid)
+    file = upload(api, big)
+    after = _rss_kib(pid, "VmHWM")  # peak, including during the upload
+    assert file["size"] == size
+    assert (after - before) < 64 * 1024, f"server RSS grew by {(after - before) // 1024} MiB"
+    api.delete(f"/files/{file['id']}")
