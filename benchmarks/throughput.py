@@ -33,8 +33,6 @@ import httpx
 
 from hark.engine import SAMPLE_RATE, EngineConfig, decode_audio
 from hark.engine.asr import resolve_model
-from hark.service import engine_config
-from hark.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AUDIO = REPO_ROOT.parent / "shared" / "audio" / "librispeech" / "dev-clean"
@@ -274,6 +272,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    # Imported here, not at the top: the baseline's child process re-imports this module,
+    # and the service layer (SQLAlchemy, ...) would add ~40 MiB to the baseline's peak RSS.
+    from hark.service import engine_config
+    from hark.settings import Settings
+
     args = parse_args()
     files = sorted(p for p in args.audio_dir.iterdir() if p.suffix in (".flac", ".wav"))
     if not files:

@@ -109,6 +109,14 @@ def test_unknown_file_id_is_rejected(api):
 
 def test_features_not_available_yet_are_refused_clearly(api):
     file = upload(api, JFK)
+    body = {"model": "stt-async-v5", "file_id": file["id"], "webhook_url": "https://example.com/h"}
+    error = assert_error(api.post("/transcriptions", json=body), 400)
+    assert "Webhooks are not supported" in error["message"]
+    assert error["validation_errors"][0]["location"] == "body.webhook_url"
+
+
+def test_audio_url_and_translation_are_refused_clearly(api):
+    file = upload(api, JFK)
     error = assert_error(
         api.post(
             "/transcriptions",

@@ -42,14 +42,26 @@ def test_keys_are_stored_hashed(server):
         hashes = [row[0] for row in db.execute("select key_hash from api_keys")]
     assert all(len(h) == 64 for h in hashes)
     listing = server.hark("keys", "list").stdout
-    assert "hash-check" in listing and key not in listing and key[:12] in listing
+    assert "hash-check" in listing and key not in listing and key[:9] in listing
+
+
+def test_configured_keys_are_not_stored_either(server):
+    with sqlite3.connect(server.data_dir / "hark.db") as db:
+        prefixes = [row[0] for row in db.execute("select key_prefix from api_keys")]
+    assert server.api_key not in str(prefixes)
+    assert any(p.startswith("sha256:") for p in prefixes)  # short keys show a fingerprint
+
+
+def test_short_configured_key_is_refused(tmp_path):
+    with pytest.raises(RuntimeError, match="at least 16 characters"):
+        start_server(tmp_path / "short", api_key="tooshort")
 
 
 def test_revoked_key_stops_working(server):
     key = server.new_key("revocation")
     with server.client(key) as client:
         assert client.get("/files").status_code == 200
-        server.hark("keys", "revoke", key[:12])
+        server.hark("keys", "revoke", key[:9])
         assert_error(client.get("/files"), 401, "invalid_api_key")
 
 

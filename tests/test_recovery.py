@@ -19,7 +19,7 @@ def sha256(path) -> str:
 @pytest.mark.slow
 def test_kill_9_mid_job_then_restart_completes_everything(tmp_path):
     audio = repeat_to(LONGFORM, 150, tmp_path / "long.wav")
-    srv = start_server(tmp_path / "data", api_key="hark_crash_test")
+    srv = start_server(tmp_path / "data", api_key="hark_crash_test_key")
     try:
         with srv.client() as client:
             long_file = upload(client, audio)
@@ -32,6 +32,11 @@ def test_kill_9_mid_job_then_restart_completes_everything(tmp_path):
             time.sleep(1.0)  # well inside the job
             assert client.get(f"/transcriptions/{running}").json()["status"] == "processing"
         srv.stop(signal.SIGKILL)
+        # Debris a crash can leave: a half-written upload, and audio never recorded in the DB.
+        files = srv.data_dir / "files"
+        (files / ".partial" / "deadbeef").write_bytes(b"half an upload")
+        (files / "ff").mkdir(exist_ok=True)
+        (files / "ff" / "ff00orphan").write_bytes(b"no row points here")
 
         srv.start()
         with srv.client() as client:
@@ -44,5 +49,7 @@ def test_kill_9_mid_job_then_restart_completes_everything(tmp_path):
         blobs = [p for p in (srv.data_dir / "files").rglob("*") if p.is_file()]
         assert sha256(audio) in {sha256(p) for p in blobs}
         assert "re-queued 1 jobs interrupted by a restart" in srv.log()
+        assert not (files / ".partial" / "deadbeef").exists()
+        assert not (files / "ff" / "ff00orphan").exists()
     finally:
         srv.stop()

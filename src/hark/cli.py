@@ -43,7 +43,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     hark = Hark(settings)
     hark.migrate()
     if settings.api_key:
-        if hark.keys.ensure(settings.api_key):
+        try:
+            added = hark.keys.ensure(settings.api_key)
+        except ValueError as exc:
+            print(f"error: HARK_API_KEY: {exc}", file=sys.stderr)
+            return 2
+        if added:
             print("Added HARK_API_KEY to the default project.", flush=True)
     elif hark.store.count_active_api_keys() == 0:
         new = hark.keys.create(name="first key")
@@ -80,8 +85,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
             created = key.created_at.strftime("%Y-%m-%d %H:%M:%S")
             print(f"{key.id:36}  {key.key_prefix + '…':14}  {project:16}  {created:20}  {status}")
     elif args.keys_command == "revoke":
-        if not hark.store.revoke_api_key(args.key_id):
-            print(f"No active key with id or prefix {args.key_id!r}.", file=sys.stderr)
+        matches = hark.store.revoke_api_key(args.key_id)
+        if matches != 1:
+            reason = "No active key" if matches == 0 else f"{matches} active keys match"
+            print(f"{reason} with id or prefix {args.key_id!r}; nothing revoked.", file=sys.stderr)
             return 1
         print("Revoked.")
     return 0

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from hark.service import ServiceError
 
@@ -94,10 +95,22 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return error_response(request, exc.status_code, error_type, message, headers=exc.headers)
 
 
+async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+    # Nobody is listening any more; the upload has been discarded. Not a server error.
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return error_response(request, 400, "invalid_request", "The client disconnected.")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # This handler runs outside RequestContext, so the id header is added here.
+    request_id = getattr(request.state, "request_id", None)
     return error_response(
-        request, 500, "internal_error", "The server encountered an error. Please try again."
+        request,
+        500,
+        "internal_error",
+        "The server encountered an error. Please try again.",
+        headers={"X-Request-Id": request_id} if request_id else None,
     )
 
 
@@ -105,4 +118,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

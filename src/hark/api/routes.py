@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from hark.service import CreateTranscription, FieldError, InvalidRequest
-from hark.service.files import too_large
+from hark.service import CreateTranscription
 
 from .deps import HarkDep, ProjectDep
 from .schemas import (
@@ -26,7 +25,6 @@ router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, 1-1000.")]
 Cursor = Annotated[str | None, Query(description="next_page_cursor of the previous page.")]
-MULTIPART_OVERHEAD = 1024 * 1024
 
 
 # -- files -------------------------------------------------------------------------------
@@ -35,20 +33,8 @@ MULTIPART_OVERHEAD = 1024 * 1024
 @router.post("/files", status_code=201, response_model=FileOut, tags=["files"])
 async def upload_file(request: Request, hark: HarkDep, project_id: ProjectDep) -> FileOut:
     """Upload audio as multipart/form-data (`file`, optional `client_reference_id`)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > hark.settings.max_file_size + MULTIPART_OVERHEAD:
-        raise too_large(hark.settings.max_file_size)
     upload = await receive_upload(request, hark.files)
-    assert upload.writer is not None
     reference = upload.fields.get("client_reference_id") or None
-    if reference is not None and len(reference) > 256:
-        upload.writer.abort()
-        raise InvalidRequest(
-            "client_reference_id is longer than 256 characters.",
-            validation_errors=[
-                FieldError("body.client_reference_id", "at most 256 characters", "string_too_long")
-            ],
-        )
     row = await run_in_threadpool(
         hark.files.finish_upload, project_id, upload.writer, upload.filename, reference
     )

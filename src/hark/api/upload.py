@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from hark.blobs import BlobWriter
@@ -18,9 +19,17 @@ MAX_TEXT_FIELD = 4096
 
 @dataclass
 class ParsedUpload:
+    writer: BlobWriter
+    filename: str | None
+    fields: dict[str, str]
+
+
+@dataclass
+class _State:
     writer: BlobWriter | None = None
     filename: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    complete: bool = False  # the closing boundary arrived
 
 
 def _missing_file() -> InvalidRequest:
@@ -37,7 +46,9 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
     if content_type != b"multipart/form-data" or not boundary:
         raise _missing_file()
 
-    result = ParsedUpload()
+    declared = request.headers.get("content-length", "")
+    declared_size = int(declared) if declared.isdigit() else None
+    result = _State()
     headers: dict[bytes, bytes] = {}
     header_field = bytearray()
     header_value = bytearray()
@@ -66,7 +77,7 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
             if result.writer is not None:
                 raise InvalidRequest("Send exactly one 'file' part.")
             result.filename = disposition.get(b"filename", b"").decode("utf-8", "replace")
-            result.writer = files.open_upload()
+            result.writer = files.open_upload(declared_size)
             part["file"] = True
         else:
             part["text"] = bytearray()
@@ -84,6 +95,9 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
         if "text" in part:
             result.fields[part["name"]] = part["text"].decode("utf-8", "replace")
 
+    def on_end() -> None:
+        result.complete = True
+
     parser = MultipartParser(
         boundary,
         {
@@ -94,23 +108,27 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
     try:
         async for chunk in request.stream():
-            parser.write(chunk)
+            # Parsing writes the file to disk: keep that off the event loop.
+            await run_in_threadpool(parser.write, chunk)
         parser.finalize()
         if result.writer is None:
             raise _missing_file()
+        if not result.complete:
+            raise InvalidRequest("The multipart body ended before its closing boundary.")
     except ParseError as exc:
         _discard(result)
         raise InvalidRequest(f"Malformed multipart body: {exc}") from exc
     except BaseException:  # too large, client gone, cancelled: leave nothing behind
         _discard(result)
         raise
-    return result
+    return ParsedUpload(result.writer, result.filename, result.fields)
 
 
-def _discard(result: ParsedUpload) -> None:
+def _discard(result: _State) -> None:
     if result.writer is not None:
         result.writer.abort()

@@ -28,12 +28,16 @@ class LocalBlobWriter:
         self._file.write(chunk)
 
     def commit(self) -> str:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        final = self._store.path_for(self.key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._partial, final)
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            final = self._store.path_for(self.key)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._partial, final)
+        except BaseException:
+            self.abort()
+            raise
         return self.key
 
     def abort(self) -> None:
@@ -64,6 +68,11 @@ class LocalBlobStore:
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
+
+    def stored_keys(self) -> Iterator[str]:
+        for shard in self.root.iterdir():
+            if shard.is_dir() and shard != self.partial_dir:
+                yield from (p.name for p in shard.iterdir() if p.is_file())
 
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)

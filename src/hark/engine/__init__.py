@@ -2,6 +2,7 @@
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
 from .audio import SAMPLE_RATE, decode_audio
+from .languages import primary_language
 from .transcript import (
     AudioDecodeError,
     EngineError,
@@ -25,4 +26,5 @@ __all__ = [
     "get_engine",
     "is_multilingual",
     "model_languages",
+    "primary_language",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -12,6 +13,8 @@ import numpy as np
 from .audio import SAMPLE_RATE, decode_audio
 from .languages import WHISPER_LANGUAGES
 from .transcript import EngineError, ProgressCallback, Token, TranscribeOptions, Transcript
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 _ENGLISH_ONLY_VOCABULARY = 51864  # multilingual Whisper vocabularies have 51865+ entries
@@ -79,8 +82,10 @@ class WhisperEngine:
         except EngineError:
             raise
         except Exception as exc:
+            log.error("could not load model %r: %s", config.model, exc)
             raise EngineError(
-                "model_unavailable", f"Could not load model {config.model!r}: {exc}"
+                "model_unavailable",
+                f"The speech model {config.model!r} could not be loaded; see the server log.",
             ) from exc
         self.multilingual = bool(self._model.model.is_multilingual)
 

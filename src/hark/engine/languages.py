@@ -17,6 +17,12 @@ _TABLE = (
     "yi:Yiddish yo:Yoruba zh:Chinese yue:Cantonese"
 )
 
+
+def primary_language(code: str) -> str:
+    """`en-US` -> `en`: Whisper knows languages, not regional variants."""
+    return code.split("-", 1)[0].lower()
+
+
 WHISPER_LANGUAGES: dict[str, str] = {
     code: name.replace("_", " ") for code, name in (p.split(":") for p in _TABLE.split())
 }

@@ -2,8 +2,10 @@
 
 from typing import Protocol
 
+from hark.engine import model_languages, primary_language
+
 from .local import InProcessDispatcher, NoDispatcher
-from .runner import JobRunner, engine_options
+from .runner import JobRunner, engine_config, engine_loader, engine_options
 
 
 class Dispatcher(Protocol):
@@ -12,4 +14,14 @@ class Dispatcher(Protocol):
     def stop(self, timeout: float = 5.0) -> None: ...
 
 
-__all__ = ["Dispatcher", "InProcessDispatcher", "JobRunner", "NoDispatcher", "engine_options"]
+__all__ = [
+    "Dispatcher",
+    "InProcessDispatcher",
+    "JobRunner",
+    "NoDispatcher",
+    "engine_config",
+    "engine_loader",
+    "engine_options",
+    "model_languages",
+    "primary_language",
+]

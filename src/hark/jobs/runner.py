@@ -7,10 +7,36 @@ import time
 from collections.abc import Callable
 
 from hark.blobs import BlobStore
-from hark.engine import EngineError, TranscribeOptions, WhisperEngine
+from hark.engine import (
+    EngineConfig,
+    EngineError,
+    TranscribeOptions,
+    WhisperEngine,
+    get_engine,
+    primary_language,
+)
+from hark.settings import Settings
 from hark.store import Store, Transcription
 
 log = logging.getLogger(__name__)
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        model=settings.model,
+        device=settings.device,
+        compute_type=settings.compute_type,
+        cpu_threads=settings.cpu_threads,
+        num_workers=max(settings.workers, 1),
+        beam_size=settings.beam_size,
+        vad_filter=settings.vad_filter,
+    )
+
+
+def engine_loader(settings: Settings) -> Callable[[], WhisperEngine]:
+    """Loads the configured model on first use; every later call returns the same one."""
+    config = engine_config(settings)
+    return lambda: get_engine(config)
 
 
 def engine_options(job: Transcription) -> TranscribeOptions:
@@ -26,7 +52,7 @@ def engine_options(job: Transcription) -> TranscribeOptions:
             prompt_parts.append(context["text"])
         terms = list(context.get("terms") or [])
     return TranscribeOptions(
-        language_hints=tuple(job.language_hints or ()),
+        language_hints=tuple(dict.fromkeys(primary_language(h) for h in job.language_hints or ())),
         language_hints_strict=bool(job.language_hints_strict),
         enable_language_identification=job.enable_language_identification,
         hotwords=tuple(terms),

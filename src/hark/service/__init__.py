@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from hark.blobs import open_blob_store
-from hark.engine import EngineConfig, get_engine
-from hark.jobs import Dispatcher, InProcessDispatcher, JobRunner, NoDispatcher
+from hark.jobs import Dispatcher, InProcessDispatcher, JobRunner, NoDispatcher, engine_loader
 from hark.settings import Settings
 from hark.store import Database, Store
 
@@ -27,17 +26,7 @@ from .transcriptions import TranscriptionService
 
 log = logging.getLogger(__name__)
 
-
-def engine_config(settings: Settings) -> EngineConfig:
-    return EngineConfig(
-        model=settings.model,
-        device=settings.device,
-        compute_type=settings.compute_type,
-        cpu_threads=settings.cpu_threads,
-        num_workers=max(settings.workers, 1),
-        beam_size=settings.beam_size,
-        vad_filter=settings.vad_filter,
-    )
+MAX_ATTEMPTS = 3  # a job that kills its worker this often is failed, not retried forever
 
 
 class Hark:
@@ -51,12 +40,10 @@ class Hark:
         self.blobs = open_blob_store(settings.resolved_storage_url)
         self.keys = KeyService(self.store)
         self.catalog = ModelCatalog(settings.public_model_id, settings.model)
-        config = engine_config(settings)
-        self.runner = JobRunner(
-            self.store, self.blobs, lambda: get_engine(config), settings.progress_interval
-        )
+        engine = engine_loader(settings)
+        self.runner = JobRunner(self.store, self.blobs, engine, settings.progress_interval)
         self.dispatcher: Dispatcher = (
-            InProcessDispatcher(self.runner.run, settings.workers, lambda: get_engine(config))
+            InProcessDispatcher(self.runner.run, settings.workers, engine)
             if run_worker and settings.workers > 0
             else NoDispatcher()
         )
@@ -70,15 +57,29 @@ class Hark:
 
     def start(self) -> None:
         self.migrate()
-        swept = self.blobs.sweep_partials()
-        if swept:
-            log.info("removed %d interrupted uploads", swept)
+        if isinstance(self.dispatcher, NoDispatcher):
+            return  # uploads and jobs in flight here may belong to live processes elsewhere
+        self._sweep_blobs()
         self.dispatcher.start()
-        requeued = self.store.requeue_processing()
+        # Embedded mode: this process owns every job, so `processing` ones were interrupted.
+        requeued, failed = self.store.requeue_processing(MAX_ATTEMPTS)
         if requeued:
             log.warning("re-queued %d jobs interrupted by a restart", requeued)
+        if failed:
+            log.error("gave up on %d jobs that crashed the worker %d times", failed, MAX_ATTEMPTS)
         for transcription_id in self.store.queued_ids():
             self.dispatcher.dispatch(transcription_id)
+
+    def _sweep_blobs(self) -> None:
+        """Remove what a crash left behind: half-written uploads, and audio whose database
+        row was never written (crash between storing the blob and recording it)."""
+        partials = self.blobs.sweep_partials()
+        known = self.store.storage_keys()
+        orphans = [key for key in self.blobs.stored_keys() if key not in known]
+        for key in orphans:
+            self.blobs.delete(key)
+        if partials or orphans:
+            log.info("removed %d interrupted uploads and %d orphaned blobs", partials, len(orphans))
 
     def stop(self) -> None:
         self.dispatcher.stop()

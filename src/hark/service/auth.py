@@ -19,6 +19,16 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
+MIN_KEY_LENGTH = 16
+
+
+def key_prefix(api_key: str) -> str:
+    """What listings show: a few leading characters of long random keys, else a fingerprint."""
+    if len(api_key) >= 32:
+        return api_key[:9]
+    return "sha256:" + hash_key(api_key)[:8]
+
+
 def mask(secret: str | None) -> str | None:
     return None if secret is None else "*" * min(len(secret), 18) or "*"
 
@@ -40,7 +50,9 @@ class KeyService:
 
     def add(self, api_key: str, project: str = DEFAULT_PROJECT, name: str | None = None) -> NewKey:
         project_row = self.store.ensure_project(project)
-        row = self.store.add_api_key(project_row.id, hash_key(api_key), api_key[:12], name)
+        if len(api_key) < MIN_KEY_LENGTH:
+            raise ValueError(f"API keys must be at least {MIN_KEY_LENGTH} characters long.")
+        row = self.store.add_api_key(project_row.id, hash_key(api_key), key_prefix(api_key), name)
         return NewKey(id=row.id, api_key=api_key, project=project)
 
     def ensure(self, api_key: str, project: str = DEFAULT_PROJECT) -> bool:

@@ -8,7 +8,7 @@ from pathlib import PurePath
 from hark.blobs import BlobStore, BlobWriter, TooLarge
 from hark.store import File, Store
 
-from .errors import NotFound, PayloadTooLarge
+from .errors import FieldError, InvalidRequest, NotFound
 from .pagination import decode_cursor, next_cursor
 
 log = logging.getLogger(__name__)
@@ -18,9 +18,15 @@ def not_found(file_id: str) -> NotFound:
     return NotFound(f"File {file_id} not found.", error_type="file_not_found")
 
 
-def too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"The file exceeds the maximum upload size of {limit} bytes.", error_type="file_too_large"
+MAX_REFERENCE_LENGTH = 256
+MULTIPART_OVERHEAD = 1024 * 1024  # room for boundaries and form fields around the file
+
+
+def too_large(limit: int) -> InvalidRequest:
+    # Soniox answers an oversize upload with 400 invalid_request; so do we.
+    return InvalidRequest(
+        f"Exceeded maximum file size (maximum is {limit} bytes).",
+        validation_errors=[FieldError("file.file", f"larger than {limit} bytes", "too_large")],
     )
 
 
@@ -36,7 +42,10 @@ class FileService:
         self.blobs = blobs
         self.max_file_size = max_file_size
 
-    def open_upload(self) -> BlobWriter:
+    def open_upload(self, declared_body_size: int | None = None) -> BlobWriter:
+        """Start receiving a file; a body declared far over the limit is refused up front."""
+        if declared_body_size and declared_body_size > self.max_file_size + MULTIPART_OVERHEAD:
+            raise too_large(self.max_file_size)
         return self.blobs.open_writer(self.max_file_size)
 
     @staticmethod
@@ -54,6 +63,18 @@ class FileService:
         client_reference_id: str | None,
     ) -> File:
         """Commit the blob and record it; on any failure neither is left behind."""
+        if client_reference_id is not None and len(client_reference_id) > MAX_REFERENCE_LENGTH:
+            writer.abort()
+            raise InvalidRequest(
+                f"client_reference_id is longer than {MAX_REFERENCE_LENGTH} characters.",
+                validation_errors=[
+                    FieldError(
+                        "body.client_reference_id",
+                        f"at most {MAX_REFERENCE_LENGTH} characters",
+                        "string_too_long",
+                    )
+                ],
+            )
         key = writer.commit()
         try:
             return self.store.add_file(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hark.engine import model_languages
+from hark.jobs import model_languages, primary_language
 
 from .errors import FieldError, InvalidRequest
 
@@ -28,6 +28,20 @@ class ModelCatalog:
                 FieldError("body.model", f"must be one of: {', '.join(self.names)}")
             ],
         )
+
+    def check_language_hints(self, hints: list[str]) -> None:
+        for index, hint in enumerate(hints):
+            if primary_language(hint) not in self.languages:
+                supported = ", ".join(self.languages) if len(self.languages) <= 10 else None
+                detail = f"supported: {supported}" if supported else "see /v1/models"
+                raise InvalidRequest(
+                    f"Model {self.model_id} does not support language {hint!r} ({detail}).",
+                    validation_errors=[
+                        FieldError(
+                            f"body.language_hints.{index}", f"unsupported language ({detail})"
+                        )
+                    ],
+                )
 
     def describe(self) -> list[dict]:
         base = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hark.store import Cursor
 
@@ -22,8 +22,11 @@ def decode_cursor(cursor: str | None) -> Cursor | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created_at, item_id = raw.split("|", 1)
-        return datetime.fromisoformat(created_at), item_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        when = datetime.fromisoformat(created_at)
+        if when.tzinfo is None:
+            raise ValueError("naive datetime")
+        return when.astimezone(UTC), item_id
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise InvalidRequest(
             "The cursor is not valid; pass next_page_cursor from a previous page.",
             error_type="invalid_cursor",

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from .files import MAX_REFERENCE_LENGTH
+
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
 LanguageCode = Annotated[
     str, StringConstraints(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$")
@@ -64,7 +66,7 @@ class CreateTranscription(_Lenient):
     webhook_url: HttpUrl | None = Field(default=None, max_length=256)
     webhook_auth_header_name: str | None = Field(default=None, min_length=1, max_length=256)
     webhook_auth_header_value: str | None = Field(default=None, max_length=256)
-    client_reference_id: str | None = Field(default=None, max_length=256)
+    client_reference_id: str | None = Field(default=None, max_length=MAX_REFERENCE_LENGTH)
 
     @model_validator(mode="after")
     def _one_audio_source(self) -> CreateTranscription:

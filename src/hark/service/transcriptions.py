@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from hark.jobs import Dispatcher
 from hark.store import Store, Transcription, TranscriptRow
 
@@ -19,14 +17,6 @@ def not_found(transcription_id: str) -> NotFound:
     )
 
 
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 class TranscriptionService:
     def __init__(self, store: Store, dispatcher: Dispatcher, catalog: ModelCatalog) -> None:
         self.store = store
@@ -35,11 +25,18 @@ class TranscriptionService:
 
     def create(self, project_id: str, request: CreateTranscription) -> Transcription:
         self.catalog.resolve(request.model)
+        self.catalog.check_language_hints(request.language_hints or [])
         if request.audio_url is not None:
             raise InvalidRequest(
                 "audio_url is not supported by this server yet; upload the file to /v1/files "
                 "and pass its id as file_id.",
                 validation_errors=[FieldError("body.audio_url", "not supported yet")],
+            )
+        if request.webhook_url is not None:
+            raise InvalidRequest(
+                "Webhooks are not supported by this server yet; poll "
+                "GET /v1/transcriptions/{id} instead.",
+                validation_errors=[FieldError("body.webhook_url", "not supported yet")],
             )
         if request.translation is not None:
             raise InvalidRequest(
@@ -50,7 +47,7 @@ class TranscriptionService:
                 ],
             )
         file_id = request.file_id or ""
-        file = self.store.get_file(project_id, file_id) if is_uuid(file_id) else None
+        file = self.store.get_file(project_id, file_id)
         if file is None:
             raise InvalidRequest(
                 f"File {file_id} not found.",

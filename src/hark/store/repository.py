@@ -70,16 +70,17 @@ class Store:
             )
 
     def revoke_api_key(self, key_id_or_prefix: str) -> int:
+        """Revoke the one active key with this id or prefix; returns how many matched
+        (nothing is revoked unless exactly one did)."""
+        match = and_(
+            or_(ApiKey.id == key_id_or_prefix, ApiKey.key_prefix == key_id_or_prefix),
+            ApiKey.revoked_at.is_(None),
+        )
         with self.db.write() as s:
-            result = s.execute(
-                update(ApiKey)
-                .where(
-                    or_(ApiKey.id == key_id_or_prefix, ApiKey.key_prefix == key_id_or_prefix),
-                    ApiKey.revoked_at.is_(None),
-                )
-                .values(revoked_at=utcnow())
-            )
-            return result.rowcount
+            matches = s.scalar(select(func.count()).select_from(ApiKey).where(match)) or 0
+            if matches == 1:
+                s.execute(update(ApiKey).where(match).values(revoked_at=utcnow()))
+            return matches
 
     # -- shared by files and transcriptions ----------------------------------------------
 
@@ -228,14 +229,26 @@ class Store:
                 ).rowcount
             )
 
-    def requeue_processing(self) -> int:
-        """After a crash, jobs left `processing` by a dead worker go back to the queue."""
+    def requeue_processing(self, max_attempts: int) -> tuple[int, int]:
+        """After a crash, jobs left `processing` by a dead worker go back to the queue, unless
+        they already took the worker down `max_attempts` times. Returns (requeued, failed)."""
+        abandoned = Transcription.status == "processing"
         with self.db.write() as s:
-            return s.execute(
+            failed = s.execute(
                 update(Transcription)
-                .where(Transcription.status == "processing")
-                .values(status="queued", progress=0.0)
+                .where(abandoned, Transcription.attempts >= max_attempts)
+                .values(
+                    status="error",
+                    error_type="worker_crashed",
+                    error_message=f"Processing this audio stopped the worker {max_attempts} "
+                    "times; giving up.",
+                    finished_at=utcnow(),
+                )
             ).rowcount
+            requeued = s.execute(
+                update(Transcription).where(abandoned).values(status="queued", progress=0.0)
+            ).rowcount
+            return requeued, failed
 
     def queued_ids(self) -> Sequence[str]:
         with self.db.read() as s:
