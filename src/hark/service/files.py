@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+from functools import partial
 from pathlib import PurePath
 
 from hark.blobs import BlobStore, BlobWriter, TooLarge
 from hark.store import File, Store
 
 from .errors import FieldError, InvalidRequest, NotFound
-from .pagination import decode_cursor, next_cursor
-
-log = logging.getLogger(__name__)
+from .pagination import page
 
 
 def not_found(file_id: str) -> NotFound:
@@ -99,8 +97,7 @@ class FileService:
     def list(
         self, project_id: str, limit: int, cursor: str | None
     ) -> tuple[list[File], str | None]:
-        items = self.store.list_files(project_id, limit, decode_cursor(cursor))
-        return items, next_cursor(items, limit)
+        return page(partial(self.store.list_files, project_id), limit, cursor)
 
     def count(self, project_id: str) -> int:
         return self.store.count_files(project_id)

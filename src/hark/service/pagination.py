@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from hark.store import Cursor
 
 from .errors import InvalidRequest
+
+T = TypeVar("T")
 
 
 def encode_cursor(created_at: datetime, item_id: str) -> str:
@@ -33,8 +37,12 @@ def decode_cursor(cursor: str | None) -> Cursor | None:
         ) from None
 
 
-def next_cursor(items: list, limit: int) -> str | None:
-    if len(items) < limit:
-        return None
-    last = items[-1]
-    return encode_cursor(last.created_at, last.id)
+def page(
+    fetch: Callable[[int, Cursor | None], list[T]], limit: int, cursor: str | None
+) -> tuple[list[T], str | None]:
+    """One page of `fetch(limit, after)`, and the cursor of the next one (None at the end)."""
+    items = fetch(limit + 1, decode_cursor(cursor))  # one extra tells whether more exist
+    if len(items) <= limit:
+        return items, None
+    items = items[:limit]
+    return items, encode_cursor(items[-1].created_at, items[-1].id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from hark.jobs import Dispatcher
 from hark.store import Store, Transcription, TranscriptRow
 
 from .errors import Conflict, FieldError, InvalidRequest, NotFound
 from .models import ModelCatalog
-from .pagination import decode_cursor, next_cursor
+from .pagination import page
 from .requests import CreateTranscription
 
 
@@ -88,8 +90,7 @@ class TranscriptionService:
     def list(
         self, project_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Transcription], str | None]:
-        items = self.store.list_transcriptions(project_id, limit, decode_cursor(cursor))
-        return items, next_cursor(items, limit)
+        return page(partial(self.store.list_transcriptions, project_id), limit, cursor)
 
     def count(self, project_id: str) -> int:
         return self.store.count_transcriptions(project_id)
