@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import multiprocessing
@@ -24,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,7 +38,7 @@ from hark.engine.asr import resolve_model
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AUDIO = REPO_ROOT.parent / "shared" / "audio" / "librispeech" / "dev-clean"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-POLL_INTERVAL = 0.25  # seconds between a client's status-poll rounds
+POLL_INTERVAL = 0.25  # seconds between the rounds of `wait_all`
 MODEL = "stt-async-v5"
 
 
@@ -194,47 +195,59 @@ async def hammer(
     url: str, api_key: str, ids: list[str], args: argparse.Namespace
 ) -> tuple[list[float], int, float]:
     """`args.clients` concurrent connections GET transcriptions until `args.status_requests`
-    are done, each starting one request per `args.status_interval` s (0: back to back).
+    are done, each starting one request every `args.status_interval` s (0: back to back).
     Each client first sends one untimed request, so that connecting and the server's pools
     warming up are not measured. Returns (latencies in ms, error count, wall seconds)."""
     latencies: list[float] = []
     errors = issued = 0
-    ready = asyncio.Barrier(args.clients + 1)
 
-    async def client_loop(index: int) -> None:
+    async def client_loop(index: int, client: httpx.AsyncClient) -> None:
         nonlocal errors, issued
-        async with httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
-        ) as client:
-            await client.get(f"/transcriptions/{ids[0]}")
-            await ready.wait()
-            # Spread paced clients evenly over the interval instead of firing together.
-            await asyncio.sleep(args.status_interval * index / args.clients)
-            while issued < args.status_requests:
-                job_id = ids[issued % len(ids)]
-                issued += 1
-                start = time.perf_counter()
-                try:
-                    response = await client.get(f"/transcriptions/{job_id}")
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latency = time.perf_counter() - start
-                latencies.append(latency * 1000)
-                errors += not ok
-                await asyncio.sleep(max(0.0, args.status_interval - latency))
+        # Paced clients keep fixed slots, spread evenly over the interval: sleeping for
+        # `interval` after each response would let one slow response put them in step.
+        next_at = time.perf_counter() + args.status_interval * index / args.clients
+        while True:
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            if issued >= args.status_requests:
+                return
+            next_at += args.status_interval
+            job_id = ids[issued % len(ids)]
+            issued += 1
+            start = time.perf_counter()
+            try:
+                response = await client.get(f"/transcriptions/{job_id}")
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - start) * 1000)
+            errors += not ok
 
-    tasks = [asyncio.create_task(client_loop(i)) for i in range(args.clients)]
-    await asyncio.wait_for(ready.wait(), args.timeout)
-    start = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*tasks), args.timeout)
-    return latencies, errors, time.perf_counter() - start
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, headers=headers, timeout=30)
+            )
+            for _ in range(args.clients)
+        ]
+        warm_up = [client.get(f"/transcriptions/{ids[0]}") for client in clients]
+        for response in await asyncio.wait_for(asyncio.gather(*warm_up), args.timeout):
+            response.raise_for_status()
+        start = time.perf_counter()
+        loops = [client_loop(i, client) for i, client in enumerate(clients)]
+        await asyncio.wait_for(asyncio.gather(*loops), args.timeout)
+        return latencies, errors, time.perf_counter() - start
 
 
 def status_latency(
     label: str, url: str, api_key: str, ids: list[str], args: argparse.Namespace
 ) -> Latency:
-    latencies, errors, wall = asyncio.run(hammer(url, api_key, ids, args))
+    gc.collect()
+    gc.disable()  # a collection here (~200 ms) would stall every client at once
+    try:
+        latencies, errors, wall = asyncio.run(hammer(url, api_key, ids, args))
+    finally:
+        gc.enable()
     ordered = sorted(latencies)
     return Latency(
         label, len(ordered), errors, wall,
@@ -273,8 +286,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     # Imported here, not at the top: the baseline's child process re-imports this module,
-    # and the service layer (SQLAlchemy, ...) would add ~40 MiB to the baseline's peak RSS.
-    from hark.service import engine_config
+    # and the job layer (SQLAlchemy, ...) would add ~40 MiB to the baseline's peak RSS.
+    from hark.jobs import engine_config
     from hark.settings import Settings
 
     args = parse_args()
@@ -304,7 +317,9 @@ def main() -> None:
         with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
             print("warm-up job (model load) ...", flush=True)
             warm_id = submit(client, shortest)
-            wait_all(client, [warm_id], args.timeout)
+            warm = wait_all(client, [warm_id], args.timeout)[warm_id]
+            if warm["status"] != "completed":
+                sys.exit(f"the warm-up job failed: {warm['error_type']}: {warm['error_message']}")
 
             print("status latency, worker idle ...", flush=True)
             idle = status_latency("idle", url, api_key, [warm_id], args)
@@ -321,7 +336,8 @@ def main() -> None:
             print("status latency, worker busy ...", flush=True)
             busy_ids = [submit(client, p) for p in batch]
             deadline = time.monotonic() + args.timeout
-            while client.get(f"/transcriptions/{busy_ids[0]}").json()["status"] == "queued":
+            first = f"/transcriptions/{busy_ids[0]}"
+            while client.get(first).raise_for_status().json()["status"] == "queued":
                 if time.monotonic() > deadline:
                     sys.exit("the busy batch never started")
                 time.sleep(0.05)

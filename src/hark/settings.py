@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     max_file_size: int = Field(default=GiB, ge=1)
     max_json_body: int = Field(default=1024 * 1024, ge=1024)
+    # How long a validated API key is trusted without a database lookup (so a revoked key
+    # stops working within this many seconds); 0 looks every request up.
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
     # How often a running job writes its progress to the database, in seconds.
     progress_interval: float = 0.5
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
 from hark.service import Hark
 
 
-def get_hark(request: Request) -> Hark:
+# Both are `async` so that FastAPI runs them on the event loop instead of spending a
+# thread-pool hop on each: status polls are the hottest path of the service.
+async def get_hark(request: Request) -> Hark:
     return request.app.state.hark
 
 
-def get_project(
+async def get_project(
     hark: Annotated[Hark, Depends(get_hark)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str:
-    return hark.keys.authenticate(authorization)
+    project_id = hark.keys.cached_project(authorization)
+    if project_id is None:
+        project_id = await run_in_threadpool(hark.keys.authenticate, authorization)
+    return project_id
 
 
 HarkDep = Annotated[Hark, Depends(get_hark)]

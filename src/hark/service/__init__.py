@@ -38,7 +38,7 @@ class Hark:
         self.db = Database(settings.resolved_database_url)
         self.store = Store(self.db)
         self.blobs = open_blob_store(settings.resolved_storage_url)
-        self.keys = KeyService(self.store)
+        self.keys = KeyService(self.store, settings.auth_cache_seconds)
         self.catalog = ModelCatalog(settings.public_model_id, settings.model)
         engine = engine_loader(settings)
         self.runner = JobRunner(self.store, self.blobs, engine, settings.progress_interval)

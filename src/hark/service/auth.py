@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 from hark.store import Store
@@ -41,8 +42,19 @@ class NewKey:
 
 
 class KeyService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache_seconds: float = 0.0) -> None:
         self.store = store
+        # key hash -> (project id, valid until): status polls then cost no key lookup.
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache_seconds = cache_seconds
+
+    def cached_project(self, authorization: str | None) -> str | None:
+        """The project of a recently seen key, without touching the database."""
+        token = _bearer_token(authorization)
+        hit = self._cache.get(hash_key(token)) if token else None
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
 
     def create(self, project: str = DEFAULT_PROJECT, name: str | None = None) -> NewKey:
         api_key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -66,10 +78,24 @@ class KeyService:
         """Return the project id for an `Authorization: Bearer <key>` header."""
         if not authorization:
             raise Unauthenticated("Missing API key: send it as 'Authorization: Bearer <api key>'.")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = _bearer_token(authorization)
+        if token is None:
             raise Unauthenticated("Malformed Authorization header: expected 'Bearer <api key>'.")
-        project_id = self.store.project_for_key(hash_key(token.strip()))
+        key_hash = hash_key(token)
+        project_id = self.store.project_for_key(key_hash)
         if project_id is None:
             raise Unauthenticated("Invalid API key.", error_type="invalid_api_key")
+        if self._cache_seconds > 0:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key_hash] = (project_id, time.monotonic() + self._cache_seconds)
         return project_id
+
+
+_CACHE_LIMIT = 10_000
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
