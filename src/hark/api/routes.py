@@ -34,6 +34,7 @@ Cursor = Annotated[str | None, Query(description="next_page_cursor of the previo
 async def upload_file(request: Request, hark: HarkDep, project_id: ProjectDep) -> FileOut:
     """Upload audio as multipart/form-data (`file`, optional `client_reference_id`)."""
     upload = await receive_upload(request, hark.files)
+    assert upload.writer is not None
     reference = upload.fields.get("client_reference_id") or None
     row = await run_in_threadpool(
         hark.files.finish_upload, project_id, upload.writer, upload.filename, reference

@@ -19,14 +19,7 @@ MAX_TEXT_FIELD = 4096
 
 @dataclass
 class ParsedUpload:
-    writer: BlobWriter
-    filename: str | None
-    fields: dict[str, str]
-
-
-@dataclass
-class _State:
-    writer: BlobWriter | None = None
+    writer: BlobWriter | None = None  # always set once receive_upload returns
     filename: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     complete: bool = False  # the closing boundary arrived
@@ -48,7 +41,7 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
 
     declared = request.headers.get("content-length", "")
     declared_size = int(declared) if declared.isdigit() else None
-    result = _State()
+    result = ParsedUpload()
     headers: dict[bytes, bytes] = {}
     header_field = bytearray()
     header_value = bytearray()
@@ -126,9 +119,9 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
     except BaseException:  # too large, client gone, cancelled: leave nothing behind
         _discard(result)
         raise
-    return ParsedUpload(result.writer, result.filename, result.fields)
+    return result
 
 
-def _discard(result: _State) -> None:
+def _discard(result: ParsedUpload) -> None:
     if result.writer is not None:
         result.writer.abort()

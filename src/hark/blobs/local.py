@@ -66,9 +66,6 @@ class LocalBlobStore:
             raise FileNotFoundError(key)
         yield path
 
-    def exists(self, key: str) -> bool:
-        return self.path_for(key).is_file()
-
     def stored_keys(self) -> Iterator[str]:
         for shard in self.root.iterdir():
             if shard.is_dir() and shard != self.partial_dir:
