@@ -107,24 +107,8 @@ def test_unknown_file_id_is_rejected(api):
         assert error["validation_errors"][0]["location"] == "body.file_id"
 
 
-def test_features_not_available_yet_are_refused_clearly(api):
+def test_translation_is_refused_clearly(api):
     file = upload(api, JFK)
-    body = {"model": "stt-async-v5", "file_id": file["id"], "webhook_url": "https://example.com/h"}
-    error = assert_error(api.post("/transcriptions", json=body), 400)
-    assert "Webhooks are not supported" in error["message"]
-    assert error["validation_errors"][0]["location"] == "body.webhook_url"
-
-
-def test_audio_url_and_translation_are_refused_clearly(api):
-    file = upload(api, JFK)
-    error = assert_error(
-        api.post(
-            "/transcriptions",
-            json={"model": "stt-async-v5", "audio_url": "https://example.com/a.mp3"},
-        ),
-        400,
-    )
-    assert "audio_url" in error["message"]
     body = {
         "model": "stt-async-v5",
         "file_id": file["id"],
@@ -132,6 +116,7 @@ def test_audio_url_and_translation_are_refused_clearly(api):
     }
     error = assert_error(api.post("/transcriptions", json=body), 400)
     assert "translation" in error["message"].lower()
+    assert error["validation_errors"][0]["location"] == "body.translation"
 
 
 def test_models_lists_default_model_and_soniox_aliases(api):

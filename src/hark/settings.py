@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
@@ -44,6 +44,33 @@ class Settings(BaseSettings):
     # How often a running job writes its progress to the database, in seconds.
     progress_interval: float = 0.5
 
+    # Quotas, per project (each project is counted on its own).
+    max_storage_bytes: int = Field(default=10 * 10**9, ge=1)
+    max_files: int = Field(default=1000, ge=1)
+    max_transcriptions: int = Field(default=2000, ge=1)
+    max_pending_transcriptions: int = Field(default=100, ge=1)
+    max_audio_duration_seconds: float = Field(default=5 * 3600, gt=0)
+
+    # Retention: older files, transcriptions and their audio are deleted; 0 keeps everything.
+    retention_days: float = Field(default=30, ge=0)
+    # How often the retention sweep (also purging expired keys and records) runs, in seconds.
+    sweep_interval: float = Field(default=3600, gt=0)
+
+    # URLs Hark fetches (audio_url) or calls (webhooks) may not reach loopback, private,
+    # link-local or multicast addresses unless this is set (e.g. for a receiver on localhost).
+    allow_private_urls: bool = False
+    # audio_url downloads: whole-download time budget and redirect limit.
+    fetch_timeout: float = Field(default=600, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0)
+
+    # Webhooks: each delivery is signed (Hark-Timestamp / Hark-Signature) when a secret is set.
+    webhook_signing_secret: SecretStr | None = None
+    webhook_timeout: float = Field(default=10, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    # Delay before the first retry; each later one doubles (with jitter): 8 attempts span
+    # about an hour with the default.
+    webhook_retry_base_seconds: float = Field(default=30, ge=0)
+
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'hark.db').resolve()}"
@@ -51,6 +78,11 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{(self.data_dir / 'files').resolve()}"
+
+    @property
+    def downloads_dir(self) -> Path:
+        """Scratch space for audio fetched from audio_url, removed after each job."""
+        return self.data_dir / "downloads"
 
     @property
     def public_model_id(self) -> str:

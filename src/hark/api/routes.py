@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from hark.service import CreateTranscription
+from hark.service import CreateTemporaryKey, CreateTranscription
 
 from .deps import HarkDep, ProjectDep
 from .schemas import (
@@ -15,6 +15,7 @@ from .schemas import (
     FileList,
     FileOut,
     ModelList,
+    TemporaryKeyOut,
     TranscriptionList,
     TranscriptionOut,
     TranscriptOut,
@@ -25,19 +26,32 @@ router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, 1-1000.")]
 Cursor = Annotated[str | None, Query(description="next_page_cursor of the previous page.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying with the same key and body within 24 h returns the original "
+        "resource instead of creating another.",
+    ),
+]
 
 
 # -- files -------------------------------------------------------------------------------
 
 
 @router.post("/files", status_code=201, response_model=FileOut, tags=["files"])
-async def upload_file(request: Request, hark: HarkDep, project_id: ProjectDep) -> FileOut:
+async def upload_file(
+    request: Request,
+    hark: HarkDep,
+    project_id: ProjectDep,
+    idempotency_key: IdempotencyKey = None,  # read by receive_upload; declared for /docs
+) -> FileOut:
     """Upload audio as multipart/form-data (`file`, optional `client_reference_id`)."""
-    upload = await receive_upload(request, hark.files)
-    assert upload.writer is not None
-    reference = upload.fields.get("client_reference_id") or None
+    parsed = await receive_upload(request, hark.files, project_id)
+    assert parsed.upload is not None
+    reference = parsed.fields.get("client_reference_id") or None
     row = await run_in_threadpool(
-        hark.files.finish_upload, project_id, upload.writer, upload.filename, reference
+        hark.files.finish_upload, parsed.upload, parsed.filename, reference
     )
     return FileOut.of(row)
 
@@ -74,9 +88,12 @@ def delete_file(file_id: str, hark: HarkDep, project_id: ProjectDep) -> Response
     "/transcriptions", status_code=201, response_model=TranscriptionOut, tags=["transcriptions"]
 )
 def create_transcription(
-    body: Annotated[CreateTranscription, Body()], hark: HarkDep, project_id: ProjectDep
+    body: Annotated[CreateTranscription, Body()],
+    hark: HarkDep,
+    project_id: ProjectDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> TranscriptionOut:
-    return TranscriptionOut.of(hark.transcriptions.create(project_id, body))
+    return TranscriptionOut.of(hark.transcriptions.create(project_id, body, idempotency_key))
 
 
 @router.get("/transcriptions", response_model=TranscriptionList, tags=["transcriptions"])
@@ -117,6 +134,21 @@ def delete_transcription(transcription_id: str, hark: HarkDep, project_id: Proje
 )
 def get_transcript(transcription_id: str, hark: HarkDep, project_id: ProjectDep) -> TranscriptOut:
     return TranscriptOut.of(hark.transcriptions.transcript(project_id, transcription_id))
+
+
+# -- temporary keys ----------------------------------------------------------------------
+
+
+@router.post(
+    "/auth/temporary-api-key", status_code=201, response_model=TemporaryKeyOut, tags=["auth"]
+)
+def create_temporary_api_key(
+    body: Annotated[CreateTemporaryKey, Body()], hark: HarkDep, project_id: ProjectDep
+) -> TemporaryKeyOut:
+    """A short-lived key for one kind of use (e.g. `transcribe_websocket` from a browser);
+    it never authorizes this REST API."""
+    key = hark.keys.create_temporary(project_id, body)
+    return TemporaryKeyOut(api_key=key.api_key, expires_at=key.expires_at)
 
 
 # -- models ------------------------------------------------------------------------------

@@ -145,3 +145,8 @@ class ModelOut(BaseModel):
 
 class ModelList(BaseModel):
     models: list[ModelOut]
+
+
+class TemporaryKeyOut(BaseModel):
+    api_key: str
+    expires_at: datetime

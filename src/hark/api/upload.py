@@ -10,16 +10,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from hark.blobs import BlobWriter
 from hark.service import FieldError, InvalidRequest
-from hark.service.files import FileService
+from hark.service.files import FileService, Upload
 
 MAX_TEXT_FIELD = 4096
 
 
 @dataclass
 class ParsedUpload:
-    writer: BlobWriter | None = None  # always set once receive_upload returns
+    upload: Upload | None = None  # always set once receive_upload returns
     filename: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     complete: bool = False  # the closing boundary arrived
@@ -32,7 +31,7 @@ def _missing_file() -> InvalidRequest:
     )
 
 
-async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
+async def receive_upload(request: Request, files: FileService, project_id: str) -> ParsedUpload:
     """Parse the request; on any failure the partial blob is removed before re-raising."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -67,17 +66,19 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         part["name"] = name
         if name == "file":
-            if result.writer is not None:
+            if result.upload is not None:
                 raise InvalidRequest("Send exactly one 'file' part.")
             result.filename = disposition.get(b"filename", b"").decode("utf-8", "replace")
-            result.writer = files.open_upload(declared_size)
+            result.upload = files.open_upload(
+                project_id, declared_size, request.headers.get("idempotency-key")
+            )
             part["file"] = True
         else:
             part["text"] = bytearray()
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if part.get("file"):
-            files.write(result.writer, data[start:end])  # type: ignore[arg-type]
+            files.write(result.upload, data[start:end])  # type: ignore[arg-type]
             return
         text = part["text"]
         text.extend(data[start:end])
@@ -109,7 +110,7 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
             # Parsing writes the file to disk: keep that off the event loop.
             await run_in_threadpool(parser.write, chunk)
         parser.finalize()
-        if result.writer is None:
+        if result.upload is None:
             raise _missing_file()
         if not result.complete:
             raise InvalidRequest("The multipart body ended before its closing boundary.")
@@ -123,5 +124,5 @@ async def receive_upload(request: Request, files: FileService) -> ParsedUpload:
 
 
 def _discard(result: ParsedUpload) -> None:
-    if result.writer is not None:
-        result.writer.abort()
+    if result.upload is not None:
+        result.upload.abort()

@@ -1,7 +1,7 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import SAMPLE_RATE, decode_audio
+from .audio import SAMPLE_RATE, decode_audio, probe_duration_ms
 from .languages import primary_language
 from .transcript import (
     AudioDecodeError,
@@ -27,4 +27,5 @@ __all__ = [
     "is_multilingual",
     "model_languages",
     "primary_language",
+    "probe_duration_ms",
 ]

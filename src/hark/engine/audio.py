@@ -39,6 +39,21 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
     return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
+def probe_duration_ms(path: str | Path) -> int | None:
+    """The duration the container declares, without decoding; None when it declares none
+    (or cannot be read, which decoding then reports properly)."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if container.duration:
+                return container.duration // 1000  # AV_TIME_BASE is microseconds
+            for stream in container.streams.audio:
+                if stream.duration and stream.time_base:
+                    return int(stream.duration * stream.time_base * 1000)
+    except (av.FFmpegError, ValueError):
+        return None
+    return None
+
+
 def _reason(exc: Exception) -> str:
     # PyAV messages end with the file path; users need the reason, not our storage layout.
     text = getattr(exc, "strerror", None) or str(exc)

@@ -1,11 +1,16 @@
-"""Job dispatch and execution. Embedded: an in-process thread pool."""
+"""Job dispatch and execution, and the other background work: webhook delivery and
+periodic sweeps. Embedded: threads inside `hark serve`."""
 
 from typing import Protocol
 
 from hark.engine import model_languages, primary_language
 
+from .fetch import FetchLimits, filename_from_url
 from .local import InProcessDispatcher, NoDispatcher
-from .runner import JobRunner, engine_config, engine_loader, engine_options
+from .net import ForbiddenAddress, check_url
+from .periodic import Periodic
+from .runner import JobRunner, RunnerConfig, engine_config, engine_loader, engine_options
+from .webhooks import WebhookPolicy, WebhookSender, sign
 
 
 class Dispatcher(Protocol):
@@ -16,12 +21,21 @@ class Dispatcher(Protocol):
 
 __all__ = [
     "Dispatcher",
+    "FetchLimits",
+    "ForbiddenAddress",
     "InProcessDispatcher",
     "JobRunner",
     "NoDispatcher",
+    "Periodic",
+    "RunnerConfig",
+    "WebhookPolicy",
+    "WebhookSender",
+    "check_url",
     "engine_config",
     "engine_loader",
     "engine_options",
+    "filename_from_url",
     "model_languages",
     "primary_language",
+    "sign",
 ]

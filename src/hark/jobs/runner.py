@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from hark.blobs import BlobStore
 from hark.engine import (
@@ -14,9 +17,12 @@ from hark.engine import (
     WhisperEngine,
     get_engine,
     primary_language,
+    probe_duration_ms,
 )
 from hark.settings import Settings
 from hark.store import Store, Transcription
+
+from .fetch import FetchLimits, fetched
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +66,44 @@ def engine_options(job: Transcription) -> TranscribeOptions:
     )
 
 
+@dataclass(frozen=True)
+class RunnerConfig:
+    progress_interval: float
+    max_audio_seconds: float
+    downloads_dir: Path
+    fetch: FetchLimits
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunnerConfig:
+        return cls(
+            progress_interval=settings.progress_interval,
+            max_audio_seconds=settings.max_audio_duration_seconds,
+            downloads_dir=settings.downloads_dir,
+            fetch=FetchLimits(
+                max_size=settings.max_file_size,
+                total_seconds=settings.fetch_timeout,
+                max_redirects=settings.fetch_max_redirects,
+                allow_private=settings.allow_private_urls,
+            ),
+        )
+
+
 class JobRunner:
     def __init__(
         self,
         store: Store,
         blobs: BlobStore,
         engine: Callable[[], WhisperEngine],
-        progress_interval: float = 0.5,
+        config: RunnerConfig,
+        on_finished: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.engine = engine
-        self.progress_interval = progress_interval
+        self.config = config
+        self.progress_interval = config.progress_interval
+        # Called after a job completes or fails (e.g. to send its webhook right away).
+        self.on_finished = on_finished
 
     def run(self, transcription_id: str) -> None:
         job = self.store.claim(transcription_id)
@@ -88,13 +120,40 @@ class JobRunner:
             self.store.fail(
                 job.id, "internal_error", "The server failed while transcribing this audio."
             )
+        self.on_finished()
 
-    def _transcribe(self, job: Transcription) -> None:
+    @contextmanager
+    def _audio(self, job: Transcription) -> Iterator[Path]:
+        """A local path to the job's audio: its uploaded file, or a download of audio_url."""
+        if job.audio_url:
+            with fetched(job.audio_url, self.config.downloads_dir, self.config.fetch) as path:
+                yield path
+            return
         file = self.store.get_file(job.project_id, job.file_id) if job.file_id else None
         if file is None:
             raise EngineError(
                 "file_not_found", f"File {job.file_id} was deleted before it was transcribed."
             )
+        try:
+            with self.blobs.local_path(file.storage_key) as path:
+                yield path
+        except FileNotFoundError:
+            raise EngineError(
+                "file_not_found", f"The audio of file {file.id} is missing from storage."
+            ) from None
+
+    def _check_duration(self, job: Transcription, duration_ms: int | None) -> None:
+        if duration_ms is None:
+            return
+        self.store.update_processing(job.id, audio_duration_ms=int(duration_ms))
+        limit = self.config.max_audio_seconds
+        if duration_ms / 1000 > limit:
+            raise EngineError(
+                "audio_too_long",
+                f"The audio is {duration_ms / 1000:.0f} s long; the maximum is {limit:g} s.",
+            )
+
+    def _transcribe(self, job: Transcription) -> None:
         engine = self.engine()
         last_write = 0.0
 
@@ -105,18 +164,16 @@ class JobRunner:
                 last_write = now
                 self.store.update_processing(job.id, progress=round(min(fraction, 0.999), 4))
 
-        def on_duration(duration_ms: float) -> None:
-            self.store.update_processing(job.id, audio_duration_ms=int(duration_ms))
-
-        try:
-            with self.blobs.local_path(file.storage_key) as path:
-                transcript = engine.transcribe_file(
-                    path, engine_options(job), on_progress=on_progress, on_duration=on_duration
-                )
-        except FileNotFoundError:
-            raise EngineError(
-                "file_not_found", f"The audio of file {file.id} is missing from storage."
-            ) from None
+        with self._audio(job) as path:
+            # The container's own figure refuses long audio before decoding it; the decoded
+            # length is checked too, for containers that declare none (or lie).
+            self._check_duration(job, probe_duration_ms(path))
+            transcript = engine.transcribe_file(
+                path,
+                engine_options(job),
+                on_progress=on_progress,
+                on_duration=lambda ms: self._check_duration(job, int(ms)),
+            )
         tokens = [token.to_dict() for token in transcript.tokens]
         if self.store.complete(job.id, transcript.text, tokens):
             log.info("transcription %s: completed (%d tokens)", job.id, len(tokens))

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
 from hark.blobs import open_blob_store
-from hark.jobs import Dispatcher, InProcessDispatcher, JobRunner, NoDispatcher, engine_loader
+from hark.jobs import (
+    Dispatcher,
+    InProcessDispatcher,
+    JobRunner,
+    NoDispatcher,
+    Periodic,
+    RunnerConfig,
+    WebhookPolicy,
+    WebhookSender,
+    engine_loader,
+)
 from hark.settings import Settings
 from hark.store import Database, Store
 
-from .auth import DEFAULT_PROJECT, KeyService, NewKey, mask
+from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
 from .errors import (
     Conflict,
     FieldError,
@@ -17,16 +28,20 @@ from .errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    TooManyRequests,
     Unauthenticated,
 )
 from .files import FileService
 from .models import ModelCatalog
-from .requests import CreateTranscription
+from .quotas import Limits
+from .requests import CreateTemporaryKey, CreateTranscription
+from .retention import Retention
 from .transcriptions import TranscriptionService
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a job that kills its worker this often is failed, not retried forever
+WEBHOOK_POLL_SECONDS = 1.0  # how often due webhook retries are looked for
 
 
 class Hark:
@@ -40,15 +55,41 @@ class Hark:
         self.blobs = open_blob_store(settings.resolved_storage_url)
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
         self.catalog = ModelCatalog(settings.public_model_id, settings.model)
+        self.limits = Limits.from_settings(settings)
+        secret = settings.webhook_signing_secret
+        self.webhooks = WebhookSender(
+            self.store,
+            WebhookPolicy(
+                allow_private=settings.allow_private_urls,
+                timeout=settings.webhook_timeout,
+                max_attempts=settings.webhook_max_attempts,
+                retry_base_seconds=settings.webhook_retry_base_seconds,
+                signing_secret=secret.get_secret_value() if secret else None,
+            ),
+        )
+        self.retention = Retention(self.store, self.blobs, settings.retention_days)
+        # Background work, run only by processes that run workers.
+        self._webhook_loop = Periodic(
+            "hark-webhooks", WEBHOOK_POLL_SECONDS, self.webhooks.deliver_due
+        )
+        self._sweep_loop = Periodic("hark-sweep", settings.sweep_interval, self.retention.sweep)
         engine = engine_loader(settings)
-        self.runner = JobRunner(self.store, self.blobs, engine, settings.progress_interval)
+        self.runner = JobRunner(
+            self.store,
+            self.blobs,
+            engine,
+            RunnerConfig.from_settings(settings),
+            on_finished=self._webhook_loop.wake,
+        )
         self.dispatcher: Dispatcher = (
             InProcessDispatcher(self.runner.run, settings.workers, engine)
             if run_worker and settings.workers > 0
             else NoDispatcher()
         )
-        self.files = FileService(self.store, self.blobs, settings.max_file_size)
-        self.transcriptions = TranscriptionService(self.store, self.dispatcher, self.catalog)
+        self.files = FileService(self.store, self.blobs, self.limits)
+        self.transcriptions = TranscriptionService(
+            self.store, self.dispatcher, self.catalog, self.limits, settings.allow_private_urls
+        )
 
     def migrate(self) -> None:
         if not self._migrated:
@@ -60,6 +101,8 @@ class Hark:
         if isinstance(self.dispatcher, NoDispatcher):
             return  # uploads and jobs in flight here may belong to live processes elsewhere
         self._sweep_blobs()
+        # Downloads of audio_url jobs interrupted by a restart; the jobs fetch again.
+        shutil.rmtree(self.settings.downloads_dir, ignore_errors=True)
         self.dispatcher.start()
         # Embedded mode: this process owns every job, so `processing` ones were interrupted.
         requeued, failed = self.store.requeue_processing(MAX_ATTEMPTS)
@@ -69,6 +112,8 @@ class Hark:
             log.error("gave up on %d jobs that crashed the worker %d times", failed, MAX_ATTEMPTS)
         for transcription_id in self.store.queued_ids():
             self.dispatcher.dispatch(transcription_id)
+        self._webhook_loop.start()
+        self._sweep_loop.start()
 
     def _sweep_blobs(self) -> None:
         """Remove what a crash left behind: half-written uploads, and audio whose database
@@ -83,12 +128,15 @@ class Hark:
 
     def stop(self) -> None:
         self.dispatcher.stop()
+        self._webhook_loop.stop()
+        self._sweep_loop.stop()
         self.db.dispose()
 
 
 __all__ = [
     "DEFAULT_PROJECT",
     "Conflict",
+    "CreateTemporaryKey",
     "CreateTranscription",
     "FieldError",
     "Hark",
@@ -96,7 +144,9 @@ __all__ = [
     "NewKey",
     "NotFound",
     "PayloadTooLarge",
+    "PermissionDenied",
     "ServiceError",
+    "TooManyRequests",
     "Unauthenticated",
     "mask",
 ]

@@ -6,13 +6,23 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from hark.store import Store
+from hark.store import ApiKey, Store, utcnow
 
-from .errors import Unauthenticated
+from .errors import FieldError, InvalidRequest, ServiceError, Unauthenticated
+from .requests import CreateTemporaryKey
 
 DEFAULT_PROJECT = "default"
 KEY_PREFIX = "hark_"
+TEMPORARY_KEY_PREFIX = "hark_tmp_"
+# What temporary keys can be made for: only uses Hark serves (it has no text-to-speech).
+TEMPORARY_USAGES = ("transcribe_websocket",)
+
+
+class PermissionDenied(ServiceError):
+    status_code = 403
+    error_type = "permission_denied"
 
 
 def hash_key(api_key: str) -> str:
@@ -39,6 +49,12 @@ class NewKey:
     id: str
     api_key: str
     project: str
+
+
+@dataclass
+class TemporaryKey:
+    api_key: str
+    expires_at: datetime
 
 
 class KeyService:
@@ -84,12 +100,68 @@ class KeyService:
         key_hash = hash_key(token)
         project_id = self.store.project_for_key(key_hash)
         if project_id is None:
+            temporary = self.store.get_api_key(key_hash)
+            if temporary is not None and temporary.usage_type is not None:
+                raise PermissionDenied(
+                    f"Temporary API keys only authorize {temporary.usage_type}; use a "
+                    "permanent API key for the REST API."
+                )
             raise Unauthenticated("Invalid API key.", error_type="invalid_api_key")
         if self._cache_seconds > 0:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key_hash] = (project_id, time.monotonic() + self._cache_seconds)
         return project_id
+
+    def create_temporary(self, project_id: str, request: CreateTemporaryKey) -> TemporaryKey:
+        if request.usage_type not in TEMPORARY_USAGES:
+            raise InvalidRequest(
+                f"usage_type {request.usage_type!r} is not available on this server "
+                f"(available: {', '.join(TEMPORARY_USAGES)}).",
+                validation_errors=[FieldError("body.usage_type", "not available")],
+            )
+        api_key = TEMPORARY_KEY_PREFIX + secrets.token_urlsafe(32)
+        expires_at = utcnow() + timedelta(seconds=request.expires_in_seconds)
+        self.store.add_api_key(
+            project_id,
+            hash_key(api_key),
+            key_prefix(api_key),
+            name=None,
+            temporary=ApiKey(
+                usage_type=request.usage_type,
+                expires_at=expires_at,
+                single_use=bool(request.single_use),
+                client_reference_id=request.client_reference_id,
+                max_session_seconds=request.max_session_duration_seconds,
+            ),
+        )
+        return TemporaryKey(api_key, expires_at)
+
+    def authenticate_for(self, token: str | None, usage_type: str) -> ApiKey:
+        """The key behind `token` if it may be used for `usage_type`: a permanent key, or a
+        temporary one made for that use (spending it, if single-use)."""
+        if not token:
+            raise Unauthenticated("Missing API key.")
+        key_hash = hash_key(token)
+        project_id = self.store.project_for_key(key_hash)
+        if project_id is not None:
+            return ApiKey(project_id=project_id)
+        key = self.store.use_temporary_key(key_hash, usage_type)
+        if key is not None:
+            return key
+        known = self.store.get_api_key(key_hash)
+        if known is None or known.revoked_at is not None:
+            raise Unauthenticated("Invalid API key.", error_type="invalid_api_key")
+        if known.usage_type != usage_type:
+            raise PermissionDenied(f"This temporary API key is not valid for {usage_type}.")
+        if known.expires_at is not None and known.expires_at <= utcnow():
+            raise Unauthenticated(
+                "This temporary API key has expired.", error_type="expired_api_key"
+            )
+        raise Unauthenticated(
+            "This single-use temporary API key has already been used.",
+            error_type="used_api_key",
+        )
 
 
 _CACHE_LIMIT = 10_000

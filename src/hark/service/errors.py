@@ -51,3 +51,8 @@ class Conflict(ServiceError):
 class PayloadTooLarge(ServiceError):
     status_code = 413
     error_type = "payload_too_large"
+
+
+class TooManyRequests(ServiceError):
+    status_code = 429
+    error_type = "rate_limited"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
 
@@ -9,7 +11,9 @@ from hark.blobs import BlobStore, BlobWriter, TooLarge
 from hark.store import File, Store
 
 from .errors import FieldError, InvalidRequest, NotFound
+from .idempotency import Idempotency, check_key, request_hash
 from .pagination import page
+from .quotas import Limits
 
 
 def not_found(file_id: str) -> NotFound:
@@ -34,33 +38,72 @@ def clean_filename(name: str | None) -> str:
     return base[:1024] or "upload.bin"
 
 
+@dataclass
+class Upload:
+    """A file being received for a project; `digest` is kept only for idempotent retries."""
+
+    project_id: str
+    writer: BlobWriter
+    room: int  # bytes this project may still store
+    idempotency_key: str | None = None
+    digest: hashlib._Hash | None = field(default=None, repr=False)
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
 class FileService:
-    def __init__(self, store: Store, blobs: BlobStore, max_file_size: int) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, limits: Limits) -> None:
         self.store = store
         self.blobs = blobs
-        self.max_file_size = max_file_size
+        self.limits = limits
+        self.idempotency = Idempotency(store)
 
-    def open_upload(self, declared_body_size: int | None = None) -> BlobWriter:
-        """Start receiving a file; a body declared far over the limit is refused up front."""
-        if declared_body_size and declared_body_size > self.max_file_size + MULTIPART_OVERHEAD:
-            raise too_large(self.max_file_size)
-        return self.blobs.open_writer(self.max_file_size)
+    @property
+    def max_file_size(self) -> int:
+        return self.limits.max_file_size
 
-    @staticmethod
-    def write(writer: BlobWriter, chunk: bytes) -> None:
-        try:
-            writer.write(chunk)
-        except TooLarge as exc:
-            raise too_large(exc.limit) from None
-
-    def finish_upload(
+    def open_upload(
         self,
         project_id: str,
-        writer: BlobWriter,
-        filename: str | None,
-        client_reference_id: str | None,
+        declared_body_size: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Upload:
+        """Start receiving a file. A body declared far over a limit, or a project already at
+        its file limit, is refused before any audio is stored."""
+        key = check_key(idempotency_key)
+        usage = self.store.usage(project_id)
+        room = self.limits.max_storage_bytes - usage.file_bytes
+        if usage.files >= self.limits.max_files or room <= 0:
+            raise self.limits.file_error(usage)
+        if declared_body_size and declared_body_size > self.max_file_size + MULTIPART_OVERHEAD:
+            raise too_large(self.max_file_size)
+        if declared_body_size and declared_body_size > room + MULTIPART_OVERHEAD:
+            raise self.limits.file_error(usage)
+        return Upload(
+            project_id,
+            self.blobs.open_writer(min(self.max_file_size, room)),
+            room,
+            key,
+            hashlib.sha256() if key else None,
+        )
+
+    def write(self, upload: Upload, chunk: bytes) -> None:
+        try:
+            upload.writer.write(chunk)
+        except TooLarge:
+            if upload.room < self.max_file_size:
+                raise self.limits.file_error(self.store.usage(upload.project_id)) from None
+            raise too_large(self.max_file_size) from None
+        if upload.digest is not None:
+            upload.digest.update(chunk)
+
+    def finish_upload(
+        self, upload: Upload, filename: str | None, client_reference_id: str | None
     ) -> File:
-        """Commit the blob and record it; on any failure neither is left behind."""
+        """Commit the blob and record it; on any failure neither is left behind. A retry
+        of an idempotent upload returns the file the first request created."""
+        writer = upload.writer
         if client_reference_id is not None and len(client_reference_id) > MAX_REFERENCE_LENGTH:
             writer.abort()
             raise InvalidRequest(
@@ -73,20 +116,47 @@ class FileService:
                     )
                 ],
             )
+        name = clean_filename(filename)
+        project_id = upload.project_id
+        digest = None
+        if upload.idempotency_key and upload.digest is not None:
+            digest = request_hash(
+                "POST /files", name, client_reference_id, upload.digest.hexdigest()
+            )
+            earlier = self.idempotency.lookup(project_id, upload.idempotency_key, digest)
+            if earlier is not None:
+                writer.abort()
+                return self._original(project_id, upload.idempotency_key, earlier)
         key = writer.commit()
         try:
-            return self.store.add_file(
+            file = self.store.add_file(
                 File(
                     project_id=project_id,
-                    filename=clean_filename(filename),
+                    filename=name,
                     size=writer.size,
                     storage_key=key,
                     client_reference_id=client_reference_id,
-                )
+                ),
+                self.limits.files,
             )
         except BaseException:
             self.blobs.delete(key)
             raise
+        if not isinstance(file, File):  # over quota: `file` is the usage that refused it
+            self.blobs.delete(key)
+            raise self.limits.file_error(file, writer.size)
+        if upload.idempotency_key and digest is not None:
+            winner = self.idempotency.remember(project_id, upload.idempotency_key, digest, file.id)
+            if winner != file.id:  # a concurrent retry got there first: keep only its file
+                self.delete(project_id, file.id)
+                return self._original(project_id, upload.idempotency_key, winner)
+        return file
+
+    def _original(self, project_id: str, key: str, file_id: str) -> File:
+        file = self.store.get_file(project_id, file_id)
+        if file is None:
+            raise self.idempotency.gone(key)
+        return file
 
     def get(self, project_id: str, file_id: str) -> File:
         file = self.store.get_file(project_id, file_id)

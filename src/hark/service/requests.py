@@ -77,3 +77,11 @@ class CreateTranscription(_Lenient):
         if self.webhook_auth_header_name and not self.webhook_url:
             raise ValueError("webhook_auth_header_name needs webhook_url")
         return self
+
+
+class CreateTemporaryKey(_Lenient):
+    usage_type: Literal["transcribe_websocket", "tts_rt"]
+    expires_in_seconds: int = Field(ge=1, le=3600)
+    client_reference_id: str | None = Field(default=None, max_length=MAX_REFERENCE_LENGTH)
+    single_use: bool | None = None
+    max_session_duration_seconds: int | None = Field(default=None, ge=1, le=18_000)

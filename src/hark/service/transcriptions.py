@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from hark.jobs import Dispatcher
+from hark.jobs import Dispatcher, ForbiddenAddress, check_url, filename_from_url
 from hark.store import Store, Transcription, TranscriptRow
 
 from .errors import Conflict, FieldError, InvalidRequest, NotFound
+from .idempotency import Idempotency, check_key, request_hash
 from .models import ModelCatalog
 from .pagination import page
+from .quotas import Limits
 from .requests import CreateTranscription
 
 
@@ -20,26 +22,44 @@ def not_found(transcription_id: str) -> NotFound:
 
 
 class TranscriptionService:
-    def __init__(self, store: Store, dispatcher: Dispatcher, catalog: ModelCatalog) -> None:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        catalog: ModelCatalog,
+        limits: Limits,
+        allow_private_urls: bool = False,
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.catalog = catalog
+        self.limits = limits
+        self.allow_private_urls = allow_private_urls
+        self.idempotency = Idempotency(store)
 
-    def create(self, project_id: str, request: CreateTranscription) -> Transcription:
+    def create(
+        self, project_id: str, request: CreateTranscription, idempotency_key: str | None = None
+    ) -> Transcription:
+        key = check_key(idempotency_key)
+        digest = request_hash("POST /transcriptions", request.model_dump_json())
+        if key is not None and (earlier := self.idempotency.lookup(project_id, key, digest)):
+            return self._original(project_id, key, earlier)
+        job = self._validated(project_id, request)
+        added = self.store.add_transcription(job, self.limits.transcriptions)
+        if not isinstance(added, Transcription):  # over quota: `added` is the usage
+            raise self.limits.transcription_error(added)
+        if key is not None:
+            winner = self.idempotency.remember(project_id, key, digest, added.id)
+            if winner != added.id:  # a concurrent retry got there first: keep only its job
+                self.store.delete_transcription(project_id, added.id)
+                return self._original(project_id, key, winner)
+        self.dispatcher.dispatch(added.id)
+        return added
+
+    def _validated(self, project_id: str, request: CreateTranscription) -> Transcription:
+        """Check everything about the request that can be checked now; build the job."""
         self.catalog.resolve(request.model)
         self.catalog.check_language_hints(request.language_hints or [])
-        if request.audio_url is not None:
-            raise InvalidRequest(
-                "audio_url is not supported by this server yet; upload the file to /v1/files "
-                "and pass its id as file_id.",
-                validation_errors=[FieldError("body.audio_url", "not supported yet")],
-            )
-        if request.webhook_url is not None:
-            raise InvalidRequest(
-                "Webhooks are not supported by this server yet; poll "
-                "GET /v1/transcriptions/{id} instead.",
-                validation_errors=[FieldError("body.webhook_url", "not supported yet")],
-            )
         if request.translation is not None:
             raise InvalidRequest(
                 "Translation is not available: this server has no translation pairs installed "
@@ -48,38 +68,57 @@ class TranscriptionService:
                     FieldError("body.translation", "no translation pairs available")
                 ],
             )
-        file_id = request.file_id or ""
-        file = self.store.get_file(project_id, file_id)
-        if file is None:
-            raise InvalidRequest(
-                f"File {file_id} not found.",
-                error_type="file_not_found",
-                validation_errors=[FieldError("body.file_id", "file not found")],
-            )
+        if request.webhook_url is not None:
+            self._check_url(request.webhook_url, "webhook_url")
+        if request.audio_url is not None:
+            # Where the URL leads is checked again, per hop, when the worker fetches it.
+            file_id, filename = None, filename_from_url(request.audio_url)
+        else:
+            file = self.store.get_file(project_id, request.file_id or "")
+            if file is None:
+                raise InvalidRequest(
+                    f"File {request.file_id} not found.",
+                    error_type="file_not_found",
+                    validation_errors=[FieldError("body.file_id", "file not found")],
+                )
+            file_id, filename = file.id, file.filename
         context = request.context
-        transcription = self.store.add_transcription(
-            Transcription(
-                project_id=project_id,
-                status="queued",
-                model=request.model,
-                file_id=file.id,
-                filename=file.filename,
-                language_hints=request.language_hints,
-                language_hints_strict=request.language_hints_strict,
-                enable_speaker_diarization=bool(request.enable_speaker_diarization),
-                enable_language_identification=bool(request.enable_language_identification),
-                translation=None,
-                context=context.model_dump(exclude_none=True)
-                if context is not None and not isinstance(context, str)
-                else context,
-                webhook_url=request.webhook_url,
-                webhook_auth_header_name=request.webhook_auth_header_name,
-                webhook_auth_header_value=request.webhook_auth_header_value,
-                client_reference_id=request.client_reference_id,
-            )
+        return Transcription(
+            project_id=project_id,
+            status="queued",
+            model=request.model,
+            file_id=file_id,
+            audio_url=request.audio_url,
+            filename=filename,
+            language_hints=request.language_hints,
+            language_hints_strict=request.language_hints_strict,
+            enable_speaker_diarization=bool(request.enable_speaker_diarization),
+            enable_language_identification=bool(request.enable_language_identification),
+            translation=None,
+            context=context.model_dump(exclude_none=True)
+            if context is not None and not isinstance(context, str)
+            else context,
+            webhook_url=request.webhook_url,
+            webhook_auth_header_name=request.webhook_auth_header_name,
+            webhook_auth_header_value=request.webhook_auth_header_value,
+            client_reference_id=request.client_reference_id,
         )
-        self.dispatcher.dispatch(transcription.id)
-        return transcription
+
+    def _check_url(self, url: str, field: str) -> None:
+        try:
+            check_url(url, self.allow_private_urls)
+        except ForbiddenAddress as exc:
+            raise InvalidRequest(
+                f"{field} is not allowed: {exc}",
+                error_type="url_not_allowed",
+                validation_errors=[FieldError(f"body.{field}", str(exc), "url_not_allowed")],
+            ) from None
+
+    def _original(self, project_id: str, key: str, transcription_id: str) -> Transcription:
+        row = self.store.get_transcription(project_id, transcription_id)
+        if row is None:
+            raise self.idempotency.gone(key)
+        return row
 
     def get(self, project_id: str, transcription_id: str) -> Transcription:
         row = self.store.get_transcription(project_id, transcription_id)

@@ -1,16 +1,31 @@
 """Metadata storage: SQLAlchemy 2 on SQLite (default) or PostgreSQL, migrated by Alembic."""
 
 from .db import Database
-from .models import ApiKey, File, Project, Transcription, TranscriptRow
-from .repository import Cursor, Store
+from .models import (
+    ApiKey,
+    File,
+    IdempotencyRecord,
+    Project,
+    Transcription,
+    TranscriptRow,
+    WebhookDelivery,
+    utcnow,
+)
+from .repository import Cursor, FileQuota, Store, TranscriptionQuota, Usage
 
 __all__ = [
     "ApiKey",
     "Cursor",
     "Database",
     "File",
+    "FileQuota",
+    "IdempotencyRecord",
     "Project",
     "Store",
     "TranscriptRow",
     "Transcription",
+    "TranscriptionQuota",
+    "Usage",
+    "WebhookDelivery",
+    "utcnow",
 ]

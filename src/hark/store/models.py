@@ -69,11 +69,22 @@ class ApiKey(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))  # shown in listings, never the key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Temporary keys (POST /v1/auth/temporary-api-key) authorize one kind of use only and
+    # never the REST API; permanent keys have no usage_type.
+    usage_type: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    single_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client_reference_id: Mapped[str | None] = mapped_column(String(256))
+    max_session_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class File(Base):
     __tablename__ = "files"
-    __table_args__ = (Index("ix_files_project_created", "project_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_files_project_created", "project_id", "created_at", "id"),
+        Index("ix_files_created", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -89,6 +100,7 @@ class Transcription(Base):
     __table_args__ = (
         Index("ix_transcriptions_project_created", "project_id", "created_at", "id"),
         Index("ix_transcriptions_status", "status"),
+        Index("ix_transcriptions_created", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -127,3 +139,39 @@ class TranscriptRow(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     tokens: Mapped[list[dict]] = mapped_column(JSON)
+
+
+class WebhookDelivery(Base):
+    """One webhook to deliver. Persisted in the same transaction that finishes the job,
+    so a restart never loses one; retried until delivered or out of attempts."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    transcription_id: Mapped[str] = mapped_column(String(36), index=True)
+    url: Mapped[str] = mapped_column(String(4096))
+    header_name: Mapped[str | None] = mapped_column(String(256))
+    header_value: Mapped[str | None] = mapped_column(String(256))
+    payload: Mapped[str] = mapped_column(Text)  # the exact body sent (and signed)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyRecord(Base):
+    """What a create with an `Idempotency-Key` produced, so a retry returns the same thing."""
+
+    __tablename__ = "idempotency_keys"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -2,19 +2,54 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Integer, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from .db import Database
-from .models import ApiKey, File, Project, Transcription, TranscriptRow, utcnow
+from .models import (
+    ApiKey,
+    File,
+    IdempotencyRecord,
+    Project,
+    Transcription,
+    TranscriptRow,
+    WebhookDelivery,
+    utcnow,
+)
 
 Row = TypeVar("Row", File, Transcription)
 Cursor = tuple[datetime, str]  # (created_at, id) of the last item of the previous page
 
 PENDING = ("queued", "processing")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a project holds right now, for quota checks and their error messages."""
+
+    files: int = 0
+    file_bytes: int = 0
+    transcriptions: int = 0
+    pending: int = 0
+
+
+@dataclass(frozen=True)
+class FileQuota:
+    max_files: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class TranscriptionQuota:
+    max_transcriptions: int
+    max_pending: int
 
 
 class Store:
@@ -32,10 +67,22 @@ class Store:
             return project
 
     def add_api_key(
-        self, project_id: str, key_hash: str, key_prefix: str, name: str | None
+        self,
+        project_id: str,
+        key_hash: str,
+        key_prefix: str,
+        name: str | None,
+        temporary: ApiKey | None = None,
     ) -> ApiKey:
+        """Store a key; `temporary` carries the usage, expiry and limits of a temporary one."""
+        key = temporary or ApiKey()
+        key.project_id, key.key_hash, key.key_prefix, key.name = (
+            project_id,
+            key_hash,
+            key_prefix,
+            name,
+        )
         with self.db.write() as s:
-            key = ApiKey(project_id=project_id, key_hash=key_hash, key_prefix=key_prefix, name=name)
             s.add(key)
             return key
 
@@ -44,18 +91,48 @@ class Store:
             return s.scalar(select(ApiKey.id).where(ApiKey.key_hash == key_hash)) is not None
 
     def project_for_key(self, key_hash: str) -> str | None:
+        """The project of a permanent, unrevoked key (temporary keys never match)."""
         with self.db.read() as s:
             return s.scalar(
                 select(ApiKey.project_id).where(
-                    ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
+                    ApiKey.key_hash == key_hash,
+                    ApiKey.revoked_at.is_(None),
+                    ApiKey.usage_type.is_(None),
                 )
             )
+
+    def get_api_key(self, key_hash: str) -> ApiKey | None:
+        with self.db.read() as s:
+            return s.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    def use_temporary_key(self, key_hash: str, usage_type: str) -> ApiKey | None:
+        """Spend one use of an unexpired temporary key made for `usage_type`; a single-use
+        key is marked used in the same statement, so two racing uses cannot both win."""
+        now = utcnow()
+        usable = and_(
+            ApiKey.key_hash == key_hash,
+            ApiKey.usage_type == usage_type,
+            ApiKey.revoked_at.is_(None),
+            ApiKey.expires_at > now,
+            or_(ApiKey.single_use.is_(False), ApiKey.used_at.is_(None)),
+        )
+        with self.db.write() as s:
+            if not s.execute(update(ApiKey).where(usable).values(used_at=now)).rowcount:
+                return None
+            return s.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    def purge_expired_keys(self, before: datetime) -> int:
+        with self.db.write() as s:
+            return s.execute(
+                delete(ApiKey).where(ApiKey.usage_type.is_not(None), ApiKey.expires_at < before)
+            ).rowcount
 
     def list_api_keys(self) -> list[tuple[ApiKey, str]]:
         with self.db.read() as s:
             rows = s.execute(
                 select(ApiKey, Project.name)
                 .join(Project, Project.id == ApiKey.project_id)
+                .where(ApiKey.usage_type.is_(None))
                 .order_by(ApiKey.created_at)
             )
             return [(key, project) for key, project in rows]
@@ -64,7 +141,9 @@ class Store:
         with self.db.read() as s:
             return (
                 s.scalar(
-                    select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
+                    select(func.count())
+                    .select_from(ApiKey)
+                    .where(ApiKey.revoked_at.is_(None), ApiKey.usage_type.is_(None))
                 )
                 or 0
             )
@@ -75,6 +154,7 @@ class Store:
         match = and_(
             or_(ApiKey.id == key_id_or_prefix, ApiKey.key_prefix == key_id_or_prefix),
             ApiKey.revoked_at.is_(None),
+            ApiKey.usage_type.is_(None),
         )
         with self.db.write() as s:
             matches = s.scalar(select(func.count()).select_from(ApiKey).where(match)) or 0
@@ -110,10 +190,43 @@ class Store:
             query = select(func.count()).select_from(model).where(model.project_id == project_id)
             return s.scalar(query) or 0
 
+    @staticmethod
+    def _lock_project(s: Session, project_id: str) -> None:
+        # Quota checks and the insert they guard must not interleave with another request
+        # of the same project (SQLite serializes writers anyway; PostgreSQL needs the lock).
+        s.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+
+    def usage(self, project_id: str, s: Session | None = None) -> Usage:
+        if s is None:
+            with self.db.read() as session:
+                return self.usage(project_id, session)
+        files, file_bytes = s.execute(
+            select(func.count(), func.coalesce(func.sum(File.size), 0)).where(
+                File.project_id == project_id
+            )
+        ).one()
+        transcriptions, pending = s.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Transcription.status.in_(PENDING).cast(Integer)), 0),
+            ).where(Transcription.project_id == project_id)
+        ).one()
+        return Usage(files, int(file_bytes), transcriptions, int(pending))
+
     # -- files ---------------------------------------------------------------------------
 
-    def add_file(self, file: File) -> File:
+    def add_file(self, file: File, quota: FileQuota | None = None) -> File | Usage:
+        """Insert the file, unless it would take the project over `quota`: then nothing is
+        written and the current usage comes back instead."""
         with self.db.write() as s:
+            if quota is not None:
+                self._lock_project(s, file.project_id)
+                usage = self.usage(file.project_id, s)
+                if (
+                    usage.files + 1 > quota.max_files
+                    or usage.file_bytes + file.size > quota.max_bytes
+                ):
+                    return usage
             s.add(file)
             return file
 
@@ -139,8 +252,19 @@ class Store:
 
     # -- transcriptions ------------------------------------------------------------------
 
-    def add_transcription(self, transcription: Transcription) -> Transcription:
+    def add_transcription(
+        self, transcription: Transcription, quota: TranscriptionQuota | None = None
+    ) -> Transcription | Usage:
+        """Insert the job, unless it would take the project over `quota` (see add_file)."""
         with self.db.write() as s:
+            if quota is not None:
+                self._lock_project(s, transcription.project_id)
+                usage = self.usage(transcription.project_id, s)
+                if (
+                    usage.transcriptions + 1 > quota.max_transcriptions
+                    or usage.pending + 1 > quota.max_pending
+                ):
+                    return usage
             s.add(transcription)
             return transcription
 
@@ -212,43 +336,67 @@ class Store:
             ).rowcount
             if done:
                 s.merge(TranscriptRow(transcription_id=transcription_id, text=text, tokens=tokens))
+                self._enqueue_webhook(s, transcription_id)
             return bool(done)
 
     def fail(self, transcription_id: str, error_type: str, error_message: str) -> bool:
         with self.db.write() as s:
-            return bool(
-                s.execute(
-                    update(Transcription)
-                    .where(Transcription.id == transcription_id, Transcription.status.in_(PENDING))
-                    .values(
-                        status="error",
-                        error_type=error_type,
-                        error_message=error_message,
-                        finished_at=utcnow(),
-                    )
-                ).rowcount
+            done = s.execute(
+                update(Transcription)
+                .where(Transcription.id == transcription_id, Transcription.status.in_(PENDING))
+                .values(
+                    status="error",
+                    error_type=error_type,
+                    error_message=error_message,
+                    finished_at=utcnow(),
+                )
+            ).rowcount
+            if done:
+                self._enqueue_webhook(s, transcription_id)
+            return bool(done)
+
+    @staticmethod
+    def _enqueue_webhook(s: Session, transcription_id: str) -> None:
+        """Record the job's webhook in the transaction that finishes the job: a delivery
+        exists exactly when the job has finished, whatever crashes afterwards."""
+        job = s.get(Transcription, transcription_id)
+        if job is None or not job.webhook_url:
+            return
+        s.add(
+            WebhookDelivery(
+                transcription_id=job.id,
+                url=job.webhook_url,
+                header_name=job.webhook_auth_header_name,
+                header_value=job.webhook_auth_header_value,
+                payload=json.dumps({"id": job.id, "status": job.status}),
             )
+        )
 
     def requeue_processing(self, max_attempts: int) -> tuple[int, int]:
         """After a crash, jobs left `processing` by a dead worker go back to the queue, unless
         they already took the worker down `max_attempts` times. Returns (requeued, failed)."""
         abandoned = Transcription.status == "processing"
+        exhausted = Transcription.attempts >= max_attempts
         with self.db.write() as s:
-            failed = s.execute(
-                update(Transcription)
-                .where(abandoned, Transcription.attempts >= max_attempts)
-                .values(
-                    status="error",
-                    error_type="worker_crashed",
-                    error_message=f"Processing this audio stopped the worker {max_attempts} "
-                    "times; giving up.",
-                    finished_at=utcnow(),
+            doomed = list(s.scalars(select(Transcription.id).where(abandoned, exhausted)))
+            if doomed:
+                s.execute(
+                    update(Transcription)
+                    .where(Transcription.id.in_(doomed))
+                    .values(
+                        status="error",
+                        error_type="worker_crashed",
+                        error_message=f"Processing this audio stopped the worker "
+                        f"{max_attempts} times; giving up.",
+                        finished_at=utcnow(),
+                    )
                 )
-            ).rowcount
+                for transcription_id in doomed:
+                    self._enqueue_webhook(s, transcription_id)
             requeued = s.execute(
                 update(Transcription).where(abandoned).values(status="queued", progress=0.0)
             ).rowcount
-            return requeued, failed
+            return requeued, len(doomed)
 
     def queued_ids(self) -> Sequence[str]:
         with self.db.read() as s:
@@ -259,3 +407,141 @@ class Store:
                     .order_by(Transcription.created_at)
                 )
             )
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    def due_webhooks(self, limit: int, lease: timedelta) -> list[WebhookDelivery]:
+        """Pending deliveries whose time has come, leased so no other sender takes them
+        while this one is trying (a sender that dies just lets the lease run out)."""
+        now = utcnow()
+        with self.db.write() as s:
+            rows = list(
+                s.scalars(
+                    select(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= now,
+                    )
+                    .order_by(WebhookDelivery.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for row in rows:
+                row.next_attempt_at = now + lease
+            return rows
+
+    def next_webhook_at(self) -> datetime | None:
+        with self.db.read() as s:
+            return s.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.status == "pending"
+                )
+            )
+
+    def record_webhook_attempt(
+        self,
+        delivery_id: str,
+        status_code: int | None,
+        error: str | None,
+        retry_at: datetime | None,
+        delivered: bool,
+    ) -> None:
+        """Store one attempt's outcome: delivered, to be retried at `retry_at`, or failed."""
+        with self.db.write() as s:
+            delivery = s.get(WebhookDelivery, delivery_id)
+            if delivery is None:
+                return
+            delivery.attempts += 1
+            delivery.last_status_code = status_code
+            delivery.last_error = error
+            if delivered or retry_at is None:
+                delivery.status = "delivered" if delivered else "failed"
+                delivery.finished_at = utcnow()
+            else:
+                delivery.next_attempt_at = retry_at
+            if status_code is not None:
+                s.execute(
+                    update(Transcription)
+                    .where(Transcription.id == delivery.transcription_id)
+                    .values(webhook_status_code=status_code)
+                )
+
+    # -- idempotency ---------------------------------------------------------------------
+
+    def get_idempotency(
+        self, project_id: str, key: str, since: datetime
+    ) -> IdempotencyRecord | None:
+        with self.db.read() as s:
+            return s.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.project_id == project_id,
+                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.created_at >= since,
+                )
+            )
+
+    def put_idempotency(self, record: IdempotencyRecord, since: datetime) -> IdempotencyRecord:
+        """Store `record` unless a live one exists for its key; returns the one in force."""
+        try:
+            with self.db.write() as s:
+                s.execute(
+                    delete(IdempotencyRecord).where(
+                        IdempotencyRecord.project_id == record.project_id,
+                        IdempotencyRecord.key == record.key,
+                        IdempotencyRecord.created_at < since,
+                    )
+                )
+                s.add(record)
+                return record
+        except IntegrityError:  # a concurrent request with the same key won
+            existing = self.get_idempotency(record.project_id, record.key, since)
+            if existing is None:
+                raise
+            return existing
+
+    # -- retention -----------------------------------------------------------------------
+
+    def expire_transcriptions(self, before: datetime) -> int:
+        """Delete finished or waiting jobs created before `before`, with their transcripts
+        (a job being processed is left to finish; the next sweep takes it)."""
+        with self.db.write() as s:
+            ids = list(
+                s.scalars(
+                    select(Transcription.id).where(
+                        Transcription.created_at < before, Transcription.status != "processing"
+                    )
+                )
+            )
+            for chunk in _chunks(ids):
+                s.execute(delete(TranscriptRow).where(TranscriptRow.transcription_id.in_(chunk)))
+                s.execute(delete(Transcription).where(Transcription.id.in_(chunk)))
+            return len(ids)
+
+    def expire_files(self, before: datetime) -> list[str]:
+        """Delete file rows created before `before`; returns their storage keys."""
+        with self.db.write() as s:
+            rows = s.execute(select(File.id, File.storage_key).where(File.created_at < before))
+            ids, keys = [], []
+            for file_id, key in rows:
+                ids.append(file_id)
+                keys.append(key)
+            for chunk in _chunks(ids):
+                s.execute(delete(File).where(File.id.in_(chunk)))
+            return keys
+
+    def purge_records(self, idempotency_before: datetime, deliveries_before: datetime) -> None:
+        with self.db.write() as s:
+            s.execute(
+                delete(IdempotencyRecord).where(IdempotencyRecord.created_at < idempotency_before)
+            )
+            s.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.status != "pending",
+                    WebhookDelivery.created_at < deliveries_before,
+                )
+            )
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]

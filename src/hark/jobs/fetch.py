@@ -1,0 +1,109 @@
+"""Download an audio_url to local scratch space, within the limits a server needs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from hark.engine import EngineError
+
+from .net import ForbiddenAddress, guarded_client
+
+CHUNK = 1024 * 1024
+# Servers that answer with a web page (a login wall, a 200 "not found" page) instead of audio.
+NOT_AUDIO_TYPES = ("text/", "application/json", "application/xml", "application/xhtml")
+
+
+def filename_from_url(url: str) -> str:
+    """The last path segment of the URL, else its host: what a Transcription shows."""
+    parts = urlsplit(url)
+    name = PurePosixPath(unquote(parts.path)).name.strip()
+    return (name or parts.hostname or "audio")[:1024]
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    max_size: int
+    total_seconds: float
+    max_redirects: int
+    allow_private: bool
+
+
+def _error(kind: str, message: str) -> EngineError:
+    return EngineError(f"audio_url_{kind}", message)
+
+
+@contextmanager
+def fetched(url: str, directory: Path, limits: FetchLimits) -> Iterator[Path]:
+    """Stream `url` into a temporary file in `directory`; it is removed afterwards."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, suffix=".download")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _download(url, out, limits)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _download(url: str, out, limits: FetchLimits) -> None:
+    deadline = time.monotonic() + limits.total_seconds
+    per_phase = min(30.0, limits.total_seconds)
+    timeout = httpx.Timeout(per_phase, connect=min(10.0, per_phase))
+    try:
+        with (
+            guarded_client(limits.allow_private, timeout, limits.max_redirects) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise _error(
+                    "http_error",
+                    f"Fetching audio_url failed: the server answered HTTP "
+                    f"{response.status_code} {response.reason_phrase}.",
+                )
+            content_type = response.headers.get("content-type", "").lower()
+            if content_type.startswith(NOT_AUDIO_TYPES):
+                raise _error(
+                    "not_audio", f"audio_url returned {content_type.split(';')[0]}, not audio."
+                )
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > limits.max_size:
+                raise _too_large(limits.max_size)
+            received = 0
+            for chunk in response.iter_bytes(CHUNK):
+                received += len(chunk)
+                if received > limits.max_size:
+                    raise _too_large(limits.max_size)
+                if time.monotonic() > deadline:
+                    raise _timeout(limits.total_seconds)
+                out.write(chunk)
+    except ForbiddenAddress as exc:
+        raise _error("forbidden", f"audio_url was refused: {exc}") from None
+    except httpx.TooManyRedirects:
+        raise _error(
+            "too_many_redirects",
+            f"audio_url redirected more than {limits.max_redirects} times.",
+        ) from None
+    except httpx.TimeoutException:
+        raise _timeout(limits.total_seconds) from None
+    except httpx.UnsupportedProtocol as exc:
+        raise _error("invalid", f"audio_url led to an unsupported URL: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise _error("unreachable", f"Could not fetch audio_url: {exc}") from None
+
+
+def _too_large(limit: int) -> EngineError:
+    return _error("too_large", f"The audio at audio_url is larger than the {limit}-byte limit.")
+
+
+def _timeout(seconds: float) -> EngineError:
+    return _error("timeout", f"Fetching audio_url took longer than {seconds:g} s.")

@@ -1,0 +1,40 @@
+"""A daemon thread that runs a task every few seconds, or sooner when woken."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    def __init__(self, name: str, interval: float, task: Callable[[], object]) -> None:
+        self.name = name
+        self.interval = interval
+        self._task = task
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self._task()
+            except Exception:  # a failed round (database busy, ...) is retried next round
+                log.exception("%s failed", self.name)
+            self._wake.wait(self.interval)

@@ -1,0 +1,139 @@
+"""Webhook delivery: signed POSTs, retried with backoff, persisted across restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from hark.store import Store, WebhookDelivery, utcnow
+
+from .net import ForbiddenAddress, guarded_client
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_HEADER = "Hark-Timestamp"
+SIGNATURE_HEADER = "Hark-Signature"
+RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 3600.0
+BATCH = 20
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """`v1=` + hex HMAC-SHA256 of "<timestamp>.<body>": what Hark-Signature carries."""
+    message = f"{timestamp}.".encode() + body
+    return "v1=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    allow_private: bool
+    timeout: float
+    max_attempts: int
+    retry_base_seconds: float
+    signing_secret: str | None = None
+
+    def retry_delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Exponential backoff with +-20% jitter after `attempts` failed attempts, at least
+        what the receiver asked for with Retry-After (within reason)."""
+        delay = self.retry_base_seconds * 2 ** (attempts - 1) * random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        return delay
+
+
+def _where(url: str) -> str:
+    # Logs show where a webhook went, never its query string (which may carry a token).
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max((parsedate_to_datetime(value) - utcnow()).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+class WebhookSender:
+    """Delivers due webhooks. Any number of senders may run against one database: each
+    delivery is leased to one sender per attempt."""
+
+    def __init__(self, store: Store, policy: WebhookPolicy) -> None:
+        self.store = store
+        self.policy = policy
+        # The lease outlives one attempt: a sender never holds a delivery longer than this.
+        self._lease = timedelta(seconds=policy.timeout * 3 + 30)
+
+    def deliver_due(self) -> int:
+        """Try every delivery whose time has come; returns how many were tried."""
+        tried = 0
+        with guarded_client(self.policy.allow_private, httpx.Timeout(self.policy.timeout)) as http:
+            while deliveries := self.store.due_webhooks(BATCH, self._lease):
+                for delivery in deliveries:
+                    self._attempt(http, delivery)
+                    tried += 1
+        return tried
+
+    def _attempt(self, http: httpx.Client, delivery: WebhookDelivery) -> None:
+        body = delivery.payload.encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "Hark-Webhooks/1"}
+        if delivery.header_name and delivery.header_value is not None:
+            headers[delivery.header_name] = delivery.header_value
+        if self.policy.signing_secret:
+            timestamp = int(time.time())
+            headers[TIMESTAMP_HEADER] = str(timestamp)
+            headers[SIGNATURE_HEADER] = sign(self.policy.signing_secret, timestamp, body)
+        attempt = delivery.attempts + 1
+        status_code: int | None = None
+        retry_after: float | None = None
+        try:
+            response = http.post(delivery.url, content=body, headers=headers)
+            status_code = response.status_code
+            retry_after = _retry_after(response)
+            error = None if response.is_success else f"HTTP {status_code}"
+            retryable = status_code in RETRYABLE
+        except ForbiddenAddress as exc:
+            error, retryable = f"refused: {exc}", False
+        except httpx.HTTPError as exc:
+            error, retryable = f"{type(exc).__name__}: {exc}", True
+        delivered = error is None
+        retry_at: datetime | None = None
+        if not delivered and retryable and attempt < self.policy.max_attempts:
+            retry_at = utcnow() + timedelta(seconds=self.policy.retry_delay(attempt, retry_after))
+        self.store.record_webhook_attempt(delivery.id, status_code, error, retry_at, delivered)
+        where = _where(delivery.url)
+        if delivered:
+            log.info(
+                "webhook %s for %s delivered to %s", delivery.id, delivery.transcription_id, where
+            )
+        elif retry_at is not None:
+            log.info(
+                "webhook %s to %s: attempt %d failed (%s); retrying at %s",
+                delivery.id,
+                where,
+                attempt,
+                error,
+                retry_at.isoformat(timespec="seconds"),
+            )
+        else:
+            log.warning(
+                "webhook %s to %s: giving up after attempt %d (%s)",
+                delivery.id,
+                where,
+                attempt,
+                error,
+            )
