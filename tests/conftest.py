@@ -109,7 +109,12 @@ def start_server(tmp: Path, api_key: str | None = None, **settings: str) -> Serv
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The shared server: one model load for the whole session."""
-    srv = start_server(tmp_path_factory.mktemp("hark"), api_key="hark_test_" + secrets.token_hex(8))
+    srv = start_server(
+        tmp_path_factory.mktemp("hark"),
+        api_key="hark_test_" + secrets.token_hex(8),
+        # One loopback address stands in for an allowed internal host (see test_audio_url).
+        allowed_private_networks='["127.0.0.2/32"]',
+    )
     yield srv
     srv.stop()
 
@@ -176,3 +181,68 @@ def assert_error(response: httpx.Response, status: int, error_type: str | None =
     if error_type:
         assert body["error_type"] == error_type, body
     return body
+
+
+@dataclass
+class WebServer:
+    """tests/webserver.py running as its own process: audio source and webhook receiver."""
+
+    port: int
+    process: subprocess.Popen
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def requests(self, path: str | None = None) -> list[dict]:
+        recorded = httpx.get(self.url("/requests"), timeout=10).json()
+        return [r for r in recorded if path is None or r["path"] == path]
+
+    def wait_for_requests(self, path: str, count: int, timeout: float = 60) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.requests(path)
+            if len(got) >= count:
+                return got
+            time.sleep(0.1)
+        raise AssertionError(f"{path}: {len(self.requests(path))} requests, expected {count}")
+
+
+@pytest.fixture(scope="session")
+def webserver() -> Iterator[WebServer]:
+    port = free_port()
+    script = Path(__file__).with_name("webserver.py")
+    process = subprocess.Popen([sys.executable, str(script), str(port), str(AUDIO)])
+    web = WebServer(port, process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(web.url("/requests"), timeout=1).is_success:
+                break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.1)
+    yield web
+    process.terminate()
+    process.wait(10)
+
+
+WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(8)
+
+
+@pytest.fixture(scope="session")
+def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that may fetch from and call back to localhost, signs its webhooks, retries
+    them quickly, and has small limits on audio size and duration."""
+    srv = start_server(
+        tmp_path_factory.mktemp("hark-private"),
+        api_key="hark_test_" + secrets.token_hex(8),
+        allow_private_urls="true",
+        webhook_signing_secret=WEBHOOK_SECRET,
+        webhook_retry_base_seconds="0.5",
+        max_file_size=str(4 * 1024 * 1024),
+        max_audio_duration_seconds="15",
+        fetch_timeout="3",
+    )
+    yield srv
+    srv.stop()

@@ -94,6 +94,24 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_limits(args: argparse.Namespace) -> int:
+    from hark.service import Hark, Limits
+
+    hark = Hark(_settings(args), run_worker=False)
+    hark.migrate()
+    changes = {name: value for name in Limits.names() if (value := getattr(args, name)) is not None}
+    if args.reset or changes:
+        project = hark.store.ensure_project(args.project)
+        current = {} if args.reset else dict(hark.store.project_limits(project.id) or {})
+        hark.store.set_project_limits(args.project, {**current, **changes})
+    project = hark.store.ensure_project(args.project)
+    overrides = hark.store.project_limits(project.id) or {}
+    for name, value in vars(hark.quotas.for_project(project.id)).items():
+        source = "project" if name in overrides else "default"
+        print(f"{name:28} {value!s:>14}  ({source})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hark", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", parents=[common], help="revoke a key by id or prefix")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
+
+    limits = sub.add_parser(
+        "limits",
+        parents=[common],
+        help="show or set a project's quotas (defaults come from HARK_MAX_* settings)",
+    )
+    limits.add_argument("--project", default="default")
+    limits.add_argument("--reset", action="store_true", help="back to the server defaults")
+    for name in ("max_file_size", "max_storage_bytes", "max_files", "max_transcriptions"):
+        limits.add_argument("--" + name.replace("_", "-"), dest=name, type=int)
+    limits.add_argument("--max-pending-transcriptions", dest="max_pending_transcriptions", type=int)
+    limits.add_argument(
+        "--max-audio-duration-seconds", dest="max_audio_duration_seconds", type=float
+    )
+    limits.set_defaults(func=cmd_limits)
     return parser
 
 

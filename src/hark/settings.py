@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # URLs Hark fetches (audio_url) or calls (webhooks) may not reach loopback, private,
     # link-local or multicast addresses unless this is set (e.g. for a receiver on localhost).
     allow_private_urls: bool = False
+    # Networks allowed even though private, e.g. ["10.1.2.3/32"] for one internal media host.
+    allowed_private_networks: list[IPvAnyNetwork] = []
     # audio_url downloads: whole-download time budget and redirect limit.
     fetch_timeout: float = Field(default=600, gt=0)
     fetch_max_redirects: int = Field(default=5, ge=0)

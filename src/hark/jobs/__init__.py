@@ -7,9 +7,16 @@ from hark.engine import model_languages, primary_language
 
 from .fetch import FetchLimits, filename_from_url
 from .local import InProcessDispatcher, NoDispatcher
-from .net import ForbiddenAddress, check_url
+from .net import AddressPolicy, ForbiddenAddress, check_url
 from .periodic import Periodic
-from .runner import JobRunner, RunnerConfig, engine_config, engine_loader, engine_options
+from .runner import (
+    JobRunner,
+    RunnerConfig,
+    address_policy,
+    engine_config,
+    engine_loader,
+    engine_options,
+)
 from .webhooks import WebhookPolicy, WebhookSender, sign
 
 
@@ -20,6 +27,7 @@ class Dispatcher(Protocol):
 
 
 __all__ = [
+    "AddressPolicy",
     "Dispatcher",
     "FetchLimits",
     "ForbiddenAddress",
@@ -30,6 +38,7 @@ __all__ = [
     "RunnerConfig",
     "WebhookPolicy",
     "WebhookSender",
+    "address_policy",
     "check_url",
     "engine_config",
     "engine_loader",

@@ -15,7 +15,7 @@ import httpx
 
 from hark.engine import EngineError
 
-from .net import ForbiddenAddress, guarded_client
+from .net import AddressPolicy, ForbiddenAddress, guarded_client
 
 CHUNK = 1024 * 1024
 # Servers that answer with a web page (a login wall, a 200 "not found" page) instead of audio.
@@ -34,7 +34,7 @@ class FetchLimits:
     max_size: int
     total_seconds: float
     max_redirects: int
-    allow_private: bool
+    addresses: AddressPolicy
 
 
 def _error(kind: str, message: str) -> EngineError:
@@ -61,7 +61,7 @@ def _download(url: str, out, limits: FetchLimits) -> None:
     timeout = httpx.Timeout(per_phase, connect=min(10.0, per_phase))
     try:
         with (
-            guarded_client(limits.allow_private, timeout, limits.max_redirects) as client,
+            guarded_client(limits.addresses, timeout, limits.max_redirects) as client,
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:

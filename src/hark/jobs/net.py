@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ import httpcore
 import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOW_HINT = "set HARK_ALLOW_PRIVATE_URLS=true to allow it"
 
@@ -44,6 +47,25 @@ def describe_forbidden(ip: IPAddress) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which addresses user-supplied URLs may reach: public ones, plus every address when
+    `allow_private`, plus the listed networks (e.g. one internal media server)."""
+
+    allow_private: bool = False
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def of(cls, allow_private: bool, networks: Iterable[str] = ()) -> AddressPolicy:
+        return cls(allow_private, tuple(ipaddress.ip_network(n, strict=False) for n in networks))
+
+    def refusal(self, ip: IPAddress) -> str | None:
+        """Why this address is off limits, or None."""
+        if self.allow_private or any(ip in net for net in self.allowed_networks):
+            return None
+        return describe_forbidden(ip)
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -53,33 +75,32 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 
-def checked_addresses(host: str, port: int, allow_private: bool) -> list[IPAddress]:
+def checked_addresses(host: str, port: int, policy: AddressPolicy) -> list[IPAddress]:
     """Resolve `host`; refuse it if any of its addresses is off limits."""
     addresses = resolve(host, port)
-    if not allow_private:
-        for ip in addresses:
-            reason = describe_forbidden(ip)
-            if reason:
-                shown = host if host == str(ip) else f"{host} ({ip})"
-                raise ForbiddenAddress(f"{shown} is {reason}; {ALLOW_HINT}.")
+    for ip in addresses:
+        reason = policy.refusal(ip)
+        if reason:
+            shown = host if host == str(ip) else f"{host} ({ip})"
+            raise ForbiddenAddress(f"{shown} is {reason}; {ALLOW_HINT}.")
     return addresses
 
 
-def check_url(url: str, allow_private: bool) -> None:
+def check_url(url: str, policy: AddressPolicy) -> None:
     """Refuse a URL up front when its host is (or resolves to) a forbidden address.
     An unresolvable host passes here; it fails when contacted."""
     parts = urlsplit(url)
-    if allow_private or not parts.hostname:
+    if policy.allow_private or not parts.hostname:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
     with contextlib.suppress(httpcore.ConnectError):
-        checked_addresses(parts.hostname, port, allow_private=False)
+        checked_addresses(parts.hostname, port, policy)
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
         self._backend = httpcore.SyncBackend()
-        self._allow_private = allow_private
+        self._policy = policy
 
     def connect_tcp(
         self,
@@ -90,7 +111,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
         error: Exception | None = None
-        for ip in checked_addresses(host, port, self._allow_private):
+        for ip in checked_addresses(host, port, self._policy):
             try:
                 return self._backend.connect_tcp(
                     str(ip), port, timeout, local_address, socket_options
@@ -110,21 +131,21 @@ class GuardedTransport(httpx.HTTPTransport):
     """httpx transport whose connections go through the address check. TLS still verifies
     the certificate against the URL's host name, not the IP connected to."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
         super().__init__()
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
-            network_backend=_GuardedBackend(allow_private),
+            network_backend=_GuardedBackend(policy),
         )
 
 
 def guarded_client(
-    allow_private: bool, timeout: httpx.Timeout, max_redirects: int = 0
+    policy: AddressPolicy, timeout: httpx.Timeout, max_redirects: int = 0
 ) -> httpx.Client:
     """A client for user-supplied URLs. Environment proxies are ignored: a proxy would
     connect on our behalf and bypass the check."""
     return httpx.Client(
-        transport=GuardedTransport(allow_private),
+        transport=GuardedTransport(policy),
         timeout=timeout,
         follow_redirects=max_redirects > 0,
         max_redirects=max_redirects,

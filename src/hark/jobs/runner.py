@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hark.blobs import BlobStore
@@ -23,6 +23,7 @@ from hark.settings import Settings
 from hark.store import Store, Transcription
 
 from .fetch import FetchLimits, fetched
+from .net import AddressPolicy
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ def engine_config(settings: Settings) -> EngineConfig:
         beam_size=settings.beam_size,
         vad_filter=settings.vad_filter,
     )
+
+
+def address_policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy.of(settings.allow_private_urls, settings.allowed_private_networks)
 
 
 def engine_loader(settings: Settings) -> Callable[[], WhisperEngine]:
@@ -83,7 +88,7 @@ class RunnerConfig:
                 max_size=settings.max_file_size,
                 total_seconds=settings.fetch_timeout,
                 max_redirects=settings.fetch_max_redirects,
-                allow_private=settings.allow_private_urls,
+                addresses=address_policy(settings),
             ),
         )
 
@@ -126,7 +131,9 @@ class JobRunner:
     def _audio(self, job: Transcription) -> Iterator[Path]:
         """A local path to the job's audio: its uploaded file, or a download of audio_url."""
         if job.audio_url:
-            with fetched(job.audio_url, self.config.downloads_dir, self.config.fetch) as path:
+            max_size = self._limit(job, "max_file_size", self.config.fetch.max_size)
+            limits = replace(self.config.fetch, max_size=int(max_size))
+            with fetched(job.audio_url, self.config.downloads_dir, limits) as path:
                 yield path
             return
         file = self.store.get_file(job.project_id, job.file_id) if job.file_id else None
@@ -142,11 +149,15 @@ class JobRunner:
                 "file_not_found", f"The audio of file {file.id} is missing from storage."
             ) from None
 
+    def _limit(self, job: Transcription, name: str, default: float) -> float:
+        """A limit as overridden for the job's project (see `hark projects limits`)."""
+        return (self.store.project_limits(job.project_id) or {}).get(name, default)
+
     def _check_duration(self, job: Transcription, duration_ms: int | None) -> None:
         if duration_ms is None:
             return
         self.store.update_processing(job.id, audio_duration_ms=int(duration_ms))
-        limit = self.config.max_audio_seconds
+        limit = self._limit(job, "max_audio_duration_seconds", self.config.max_audio_seconds)
         if duration_ms / 1000 > limit:
             raise EngineError(
                 "audio_too_long",

@@ -16,7 +16,7 @@ import httpx
 
 from hark.store import Store, WebhookDelivery, utcnow
 
-from .net import ForbiddenAddress, guarded_client
+from .net import AddressPolicy, ForbiddenAddress, guarded_client
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 @dataclass(frozen=True)
 class WebhookPolicy:
-    allow_private: bool
+    addresses: AddressPolicy
     timeout: float
     max_attempts: int
     retry_base_seconds: float
@@ -81,7 +81,7 @@ class WebhookSender:
     def deliver_due(self) -> int:
         """Try every delivery whose time has come; returns how many were tried."""
         tried = 0
-        with guarded_client(self.policy.allow_private, httpx.Timeout(self.policy.timeout)) as http:
+        with guarded_client(self.policy.addresses, httpx.Timeout(self.policy.timeout)) as http:
             while deliveries := self.store.due_webhooks(BATCH, self._lease):
                 for delivery in deliveries:
                     self._attempt(http, delivery)

@@ -15,6 +15,7 @@ from hark.jobs import (
     RunnerConfig,
     WebhookPolicy,
     WebhookSender,
+    address_policy,
     engine_loader,
 )
 from hark.settings import Settings
@@ -33,7 +34,7 @@ from .errors import (
 )
 from .files import FileService
 from .models import ModelCatalog
-from .quotas import Limits
+from .quotas import Limits, Quotas
 from .requests import CreateTemporaryKey, CreateTranscription
 from .retention import Retention
 from .transcriptions import TranscriptionService
@@ -55,12 +56,12 @@ class Hark:
         self.blobs = open_blob_store(settings.resolved_storage_url)
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
         self.catalog = ModelCatalog(settings.public_model_id, settings.model)
-        self.limits = Limits.from_settings(settings)
+        self.quotas = Quotas(self.store, Limits.from_settings(settings))
         secret = settings.webhook_signing_secret
         self.webhooks = WebhookSender(
             self.store,
             WebhookPolicy(
-                allow_private=settings.allow_private_urls,
+                addresses=address_policy(settings),
                 timeout=settings.webhook_timeout,
                 max_attempts=settings.webhook_max_attempts,
                 retry_base_seconds=settings.webhook_retry_base_seconds,
@@ -86,9 +87,9 @@ class Hark:
             if run_worker and settings.workers > 0
             else NoDispatcher()
         )
-        self.files = FileService(self.store, self.blobs, self.limits)
+        self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.dispatcher, self.catalog, self.limits, settings.allow_private_urls
+            self.store, self.dispatcher, self.catalog, self.quotas, address_policy(settings)
         )
 
     def migrate(self) -> None:
@@ -141,6 +142,7 @@ __all__ = [
     "FieldError",
     "Hark",
     "InvalidRequest",
+    "Limits",
     "NewKey",
     "NotFound",
     "PayloadTooLarge",

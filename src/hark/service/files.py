@@ -13,7 +13,7 @@ from hark.store import File, Store
 from .errors import FieldError, InvalidRequest, NotFound
 from .idempotency import Idempotency, check_key, request_hash
 from .pagination import page
-from .quotas import Limits
+from .quotas import Limits, Quotas
 
 
 def not_found(file_id: str) -> NotFound:
@@ -44,6 +44,7 @@ class Upload:
 
     project_id: str
     writer: BlobWriter
+    limits: Limits
     room: int  # bytes this project may still store
     idempotency_key: str | None = None
     digest: hashlib._Hash | None = field(default=None, repr=False)
@@ -53,15 +54,11 @@ class Upload:
 
 
 class FileService:
-    def __init__(self, store: Store, blobs: BlobStore, limits: Limits) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, quotas: Quotas) -> None:
         self.store = store
         self.blobs = blobs
-        self.limits = limits
+        self.quotas = quotas
         self.idempotency = Idempotency(store)
-
-    @property
-    def max_file_size(self) -> int:
-        return self.limits.max_file_size
 
     def open_upload(
         self,
@@ -72,17 +69,20 @@ class FileService:
         """Start receiving a file. A body declared far over a limit, or a project already at
         its file limit, is refused before any audio is stored."""
         key = check_key(idempotency_key)
+        limits = self.quotas.for_project(project_id)
         usage = self.store.usage(project_id)
-        room = self.limits.max_storage_bytes - usage.file_bytes
-        if usage.files >= self.limits.max_files or room <= 0:
-            raise self.limits.file_error(usage)
-        if declared_body_size and declared_body_size > self.max_file_size + MULTIPART_OVERHEAD:
-            raise too_large(self.max_file_size)
-        if declared_body_size and declared_body_size > room + MULTIPART_OVERHEAD:
-            raise self.limits.file_error(usage)
+        room = limits.max_storage_bytes - usage.file_bytes
+        if usage.files >= limits.max_files or room <= 0:
+            raise limits.file_error(usage)
+        declared = declared_body_size or 0
+        if declared > limits.max_file_size + MULTIPART_OVERHEAD:
+            raise too_large(limits.max_file_size)
+        if declared > room + MULTIPART_OVERHEAD:
+            raise limits.file_error(usage)
         return Upload(
             project_id,
-            self.blobs.open_writer(min(self.max_file_size, room)),
+            self.blobs.open_writer(min(limits.max_file_size, room)),
+            limits,
             room,
             key,
             hashlib.sha256() if key else None,
@@ -92,9 +92,10 @@ class FileService:
         try:
             upload.writer.write(chunk)
         except TooLarge:
-            if upload.room < self.max_file_size:
-                raise self.limits.file_error(self.store.usage(upload.project_id)) from None
-            raise too_large(self.max_file_size) from None
+            limits = upload.limits
+            if upload.room < limits.max_file_size:
+                raise limits.file_error(self.store.usage(upload.project_id)) from None
+            raise too_large(limits.max_file_size) from None
         if upload.digest is not None:
             upload.digest.update(chunk)
 
@@ -137,14 +138,14 @@ class FileService:
                     storage_key=key,
                     client_reference_id=client_reference_id,
                 ),
-                self.limits.files,
+                upload.limits.files,
             )
         except BaseException:
             self.blobs.delete(key)
             raise
         if not isinstance(file, File):  # over quota: `file` is the usage that refused it
             self.blobs.delete(key)
-            raise self.limits.file_error(file, writer.size)
+            raise upload.limits.file_error(file, writer.size)
         if upload.idempotency_key and digest is not None:
             winner = self.idempotency.remember(project_id, upload.idempotency_key, digest, file.id)
             if winner != file.id:  # a concurrent retry got there first: keep only its file

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from hark.settings import Settings
-from hark.store import FileQuota, TranscriptionQuota, Usage
+from hark.store import FileQuota, Store, TranscriptionQuota, Usage
 
 from .errors import InvalidRequest, PayloadTooLarge, ServiceError, TooManyRequests
 
 
 @dataclass(frozen=True)
 class Limits:
+    """One project's limits. Names match the HARK_* settings that give their defaults."""
+
     max_file_size: int
     max_storage_bytes: int
     max_files: int
     max_transcriptions: int
-    max_pending: int
-    max_audio_seconds: float
+    max_pending_transcriptions: int
+    max_audio_duration_seconds: float
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(
-            max_file_size=settings.max_file_size,
-            max_storage_bytes=settings.max_storage_bytes,
-            max_files=settings.max_files,
-            max_transcriptions=settings.max_transcriptions,
-            max_pending=settings.max_pending_transcriptions,
-            max_audio_seconds=settings.max_audio_duration_seconds,
-        )
+        return cls(**{name: getattr(settings, name) for name in cls.names()})
+
+    def overridden(self, overrides: dict | None) -> Limits:
+        known = {k: v for k, v in (overrides or {}).items() if k in self.names()}
+        return replace(self, **known) if known else self
 
     @property
     def files(self) -> FileQuota:
@@ -36,7 +39,7 @@ class Limits:
 
     @property
     def transcriptions(self) -> TranscriptionQuota:
-        return TranscriptionQuota(self.max_transcriptions, self.max_pending)
+        return TranscriptionQuota(self.max_transcriptions, self.max_pending_transcriptions)
 
     def file_error(self, usage: Usage, size: int | None = None) -> ServiceError:
         """Why one more file (of `size` bytes, when known) does not fit."""
@@ -65,6 +68,18 @@ class Limits:
             )
         return TooManyRequests(
             f"Too many pending transcriptions: this project has {usage.pending} queued or "
-            f"processing (maximum {self.max_pending}). Retry when some have finished.",
+            f"processing (maximum {self.max_pending_transcriptions}). Retry when some have "
+            "finished.",
             error_type="too_many_pending_transcriptions",
         )
+
+
+class Quotas:
+    """The limits in force for each project: server defaults, then its own overrides."""
+
+    def __init__(self, store: Store, defaults: Limits) -> None:
+        self.store = store
+        self.defaults = defaults
+
+    def for_project(self, project_id: str) -> Limits:
+        return self.defaults.overridden(self.store.project_limits(project_id))

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from functools import partial
 
-from hark.jobs import Dispatcher, ForbiddenAddress, check_url, filename_from_url
+from hark.jobs import (
+    AddressPolicy,
+    Dispatcher,
+    ForbiddenAddress,
+    check_url,
+    filename_from_url,
+)
 from hark.store import Store, Transcription, TranscriptRow
 
 from .errors import Conflict, FieldError, InvalidRequest, NotFound
 from .idempotency import Idempotency, check_key, request_hash
 from .models import ModelCatalog
 from .pagination import page
-from .quotas import Limits
+from .quotas import Quotas
 from .requests import CreateTranscription
 
 
@@ -27,14 +33,14 @@ class TranscriptionService:
         store: Store,
         dispatcher: Dispatcher,
         catalog: ModelCatalog,
-        limits: Limits,
-        allow_private_urls: bool = False,
+        quotas: Quotas,
+        addresses: AddressPolicy,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.catalog = catalog
-        self.limits = limits
-        self.allow_private_urls = allow_private_urls
+        self.quotas = quotas
+        self.addresses = addresses
         self.idempotency = Idempotency(store)
 
     def create(
@@ -45,9 +51,10 @@ class TranscriptionService:
         if key is not None and (earlier := self.idempotency.lookup(project_id, key, digest)):
             return self._original(project_id, key, earlier)
         job = self._validated(project_id, request)
-        added = self.store.add_transcription(job, self.limits.transcriptions)
+        limits = self.quotas.for_project(project_id)
+        added = self.store.add_transcription(job, limits.transcriptions)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
-            raise self.limits.transcription_error(added)
+            raise limits.transcription_error(added)
         if key is not None:
             winner = self.idempotency.remember(project_id, key, digest, added.id)
             if winner != added.id:  # a concurrent retry got there first: keep only its job
@@ -106,7 +113,7 @@ class TranscriptionService:
 
     def _check_url(self, url: str, field: str) -> None:
         try:
-            check_url(url, self.allow_private_urls)
+            check_url(url, self.addresses)
         except ForbiddenAddress as exc:
             raise InvalidRequest(
                 f"{field} is not allowed: {exc}",

@@ -57,6 +57,8 @@ class Project(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # This project's own quotas, overriding the server-wide defaults ({"max_files": 50}).
+    limits: Mapped[dict | None] = mapped_column(JSON)
 
 
 class ApiKey(Base):

@@ -66,6 +66,19 @@ class Store:
                 s.add(project)
             return project
 
+    def project_limits(self, project_id: str) -> dict | None:
+        with self.db.read() as s:
+            return s.scalar(select(Project.limits).where(Project.id == project_id))
+
+    def set_project_limits(self, name: str, limits: dict | None) -> Project:
+        with self.db.write() as s:
+            project = s.scalar(select(Project).where(Project.name == name))
+            if project is None:
+                project = Project(name=name)
+                s.add(project)
+            project.limits = limits or None
+            return project
+
     def add_api_key(
         self,
         project_id: str,

@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("projects") as batch:
+        batch.add_column(sa.Column("limits", sa.JSON(), nullable=True))
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("usage_type", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
@@ -70,6 +72,8 @@ def downgrade() -> None:
     op.drop_table("webhook_deliveries")
     op.drop_index("ix_transcriptions_created", "transcriptions")
     op.drop_index("ix_files_created", "files")
+    with op.batch_alter_table("projects") as batch:
+        batch.drop_column("limits")
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_index("ix_api_keys_expires_at")
         for column in (
