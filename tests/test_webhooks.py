@@ -1,0 +1,166 @@
+"""Webhooks, delivered to a real HTTP receiver process: custom header, HMAC signature,
+retries with backoff, and persistence across a restart of `hark serve`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import time
+
+import pytest
+from soniox import SonioxClient
+from soniox.errors import InvalidWebhookSignatureError
+
+from conftest import (
+    JFK,
+    WEBHOOK_SECRET,
+    assert_error,
+    create_job,
+    start_server,
+    upload,
+    wait_for,
+)
+
+AUTH_VALUE = "hook-auth-" + secrets.token_hex(6)
+
+
+def hooked_job(api, webserver, name: str, script: str = "", **body) -> tuple[dict, str]:
+    """Run a job on jfk.flac with a webhook to /hook/<name>; return the job and hook path."""
+    path = f"/hook/{name}-{secrets.token_hex(4)}"
+    url = webserver.url(path + (f"?script={script}" if script else ""))
+    file = upload(api, JFK)
+    job = wait_for(api, create_job(api, file["id"], webhook_url=url, **body)["id"])
+    return job, path
+
+
+def wait_for_status_code(api, job_id: str, expected: int, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = api.get(f"/transcriptions/{job_id}").json()
+        if job["webhook_status_code"] == expected:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"webhook_status_code never became {expected}: {job}")
+
+
+def verify_hark_signature(request: dict, secret: str = WEBHOOK_SECRET) -> None:
+    """What a receiver does with Hark-Timestamp and Hark-Signature (see README)."""
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    timestamp = headers["hark-timestamp"]
+    assert abs(int(timestamp) - time.time()) < 120  # fresh: replays can be refused
+    message = f"{timestamp}.{request['body']}".encode()
+    expected = "v1=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["hark-signature"], expected)
+
+
+def test_delivery_carries_custom_header_and_verifiable_signature(private_server, webserver):
+    with private_server.client() as api:
+        job, path = hooked_job(
+            api,
+            webserver,
+            "signed",
+            webhook_auth_header_name="X-Hook-Auth",
+            webhook_auth_header_value=AUTH_VALUE,
+        )
+        assert job["status"] == "completed"
+        (request,) = webserver.wait_for_requests(path, 1)
+        assert json.loads(request["body"]) == {"id": job["id"], "status": "completed"}
+        assert request["headers"]["X-Hook-Auth"] == AUTH_VALUE
+        assert request["headers"]["Content-Type"] == "application/json"
+        verify_hark_signature(request)
+        with pytest.raises(AssertionError):
+            verify_hark_signature(request, secret="not-the-secret")
+
+        # The official SDK's receiver helper accepts the custom header ...
+        sdk = SonioxClient(
+            api_key="unused", webhook_secret=AUTH_VALUE, webhook_signature_header="X-Hook-Auth"
+        )
+        event = sdk.webhooks.unwrap(request["body"], request["headers"])
+        assert (event.id, event.status) == (job["id"], "completed")
+        wrong = SonioxClient(
+            api_key="unused", webhook_secret="wrong", webhook_signature_header="X-Hook-Auth"
+        )
+        with pytest.raises(InvalidWebhookSignatureError):
+            wrong.webhooks.unwrap(request["body"], request["headers"])
+
+        # ... and the job records the receiver's answer, with the secret masked.
+        shown = wait_for_status_code(api, job["id"], 200)
+        assert set(shown["webhook_auth_header_value"]) == {"*"}
+    assert AUTH_VALUE not in private_server.log()
+
+
+def test_failed_job_is_delivered_with_status_error(private_server, webserver):
+    path = f"/hook/failed-{secrets.token_hex(4)}"
+    with private_server.client() as api:
+        response = api.post("/files", files={"file": ("bad.mp3", b"not audio at all" * 100)})
+        job = create_job(api, response.json()["id"], webhook_url=webserver.url(path))
+        assert wait_for(api, job["id"])["status"] == "error"
+        (request,) = webserver.wait_for_requests(path, 1)
+    assert json.loads(request["body"]) == {"id": job["id"], "status": "error"}
+    verify_hark_signature(request)
+
+
+def test_retries_with_backoff_after_503(private_server, webserver):
+    with private_server.client() as api:
+        job, path = hooked_job(api, webserver, "retry", script="503,503")
+        requests = webserver.wait_for_requests(path, 3)
+        assert [r["answered"] for r in requests] == [503, 503, 200]
+        # Base delay 0.5 s doubling, +-20% jitter: gaps of about 0.5 s, then about 1 s.
+        gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(requests)]
+        assert 0.35 < gaps[0] < 2.5, gaps
+        assert gaps[1] > gaps[0] * 1.2, gaps
+        # Every attempt is signed afresh; the body is the same.
+        assert len({r["body"] for r in requests}) == 1
+        for request in requests:
+            verify_hark_signature(request)
+        wait_for_status_code(api, job["id"], 200)
+        time.sleep(1.5)
+        assert len(webserver.requests(path)) == 3  # delivered: no more attempts
+
+
+def test_client_errors_are_not_retried(private_server, webserver):
+    with private_server.client() as api:
+        job, path = hooked_job(api, webserver, "reject", script="400")
+        webserver.wait_for_requests(path, 1)
+        wait_for_status_code(api, job["id"], 400)
+        time.sleep(2.5)  # several retry delays' worth
+    assert len(webserver.requests(path)) == 1
+
+
+def test_delivery_survives_a_restart_mid_backoff(tmp_path, webserver):
+    server = start_server(
+        tmp_path / "hark",
+        api_key="hark_test_" + secrets.token_hex(8),
+        allow_private_urls="true",
+        webhook_retry_base_seconds="4",
+    )
+    try:
+        with server.client() as api:
+            job, path = hooked_job(api, webserver, "restart", script="503")
+            webserver.wait_for_requests(path, 1)
+            wait_for_status_code(api, job["id"], 503)
+        server.stop()  # the retry is due in about 4 s; nothing in memory survives this
+        server.start()
+        requests = webserver.wait_for_requests(path, 2, timeout=60)
+        assert [r["answered"] for r in requests] == [503, 200]
+        assert requests[0]["body"] == requests[1]["body"]
+        with server.client() as api:
+            wait_for_status_code(api, job["id"], 200)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:{port}/hook/x", "http://169.254.169.254/hook", "http://[::1]:9/hook"],
+)
+def test_private_webhook_urls_are_refused_up_front(api, webserver, url):
+    file = upload(api, JFK)
+    body = {"model": "stt-async-v5", "file_id": file["id"]}
+    body["webhook_url"] = url.format(port=webserver.port)
+    error = assert_error(api.post("/transcriptions", json=body), 400, "url_not_allowed")
+    assert "HARK_ALLOW_PRIVATE_URLS" in error["message"]
+    assert error["validation_errors"][0]["location"] == "body.webhook_url"
