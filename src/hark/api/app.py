@@ -15,6 +15,7 @@ from hark.service import Hark
 
 from .errors import install_error_handlers
 from .middleware import RequestContext
+from .realtime import router as realtime_router
 from .routes import router
 
 
@@ -43,6 +44,7 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     app.state.hark = hark
     app.include_router(router, prefix="/v1")
     app.include_router(router, include_in_schema=False)
+    app.include_router(realtime_router)
     install_error_handlers(app)
 
     def body_limit(scope: Scope) -> int | None:

@@ -35,6 +35,7 @@ from .errors import (
 from .files import FileService
 from .models import ModelCatalog
 from .quotas import Limits, Quotas
+from .realtime import RealtimeConfig, RealtimeService, RealtimeSession
 from .requests import CreateTemporaryKey, CreateTranscription
 from .retention import Retention
 from .transcriptions import TranscriptionService
@@ -87,6 +88,9 @@ class Hark:
             if run_worker and settings.workers > 0
             else NoDispatcher()
         )
+        self.realtime = RealtimeService(
+            self.catalog, self.runner, settings.downloads_dir, settings.max_file_size
+        )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
             self.store, self.dispatcher, self.catalog, self.quotas, address_policy(settings)
@@ -99,6 +103,10 @@ class Hark:
 
     def start(self) -> None:
         self.migrate()
+        # Webhook senders and sweeps are safe to run in any number of processes (deliveries
+        # are leased; sweeps are idempotent), so every server runs them.
+        self._webhook_loop.start()
+        self._sweep_loop.start()
         if isinstance(self.dispatcher, NoDispatcher):
             return  # uploads and jobs in flight here may belong to live processes elsewhere
         self._sweep_blobs()
@@ -111,10 +119,9 @@ class Hark:
             log.warning("re-queued %d jobs interrupted by a restart", requeued)
         if failed:
             log.error("gave up on %d jobs that crashed the worker %d times", failed, MAX_ATTEMPTS)
+            self._webhook_loop.wake()
         for transcription_id in self.store.queued_ids():
             self.dispatcher.dispatch(transcription_id)
-        self._webhook_loop.start()
-        self._sweep_loop.start()
 
     def _sweep_blobs(self) -> None:
         """Remove what a crash left behind: half-written uploads, and audio whose database
@@ -147,6 +154,8 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "RealtimeConfig",
+    "RealtimeSession",
     "ServiceError",
     "TooManyRequests",
     "Unauthenticated",

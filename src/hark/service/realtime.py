@@ -1,0 +1,129 @@
+"""The transcribe-websocket use case (CONTRACTS §1.9), the use temporary keys exist for.
+
+Hark runs one batch model, so a session buffers the stream and transcribes it when the
+client finishes: every token arrives final, at the end. The protocol is Soniox's, so
+realtime clients (and browser code holding a temporary key) work unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import wave
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from hark.engine import decode_audio
+from hark.jobs import JobRunner, engine_options
+from hark.store import Transcription
+
+from .errors import InvalidRequest, PayloadTooLarge
+from .models import ModelCatalog
+from .requests import LanguageCode, StructuredContext, TranslationConfig, _Lenient
+
+USAGE = "transcribe_websocket"
+# Container formats are decoded by probing; raw PCM needs its layout declared.
+CONTAINER_FORMATS = {"auto", "aac", "aiff", "amr", "asf", "flac", "mp3", "ogg", "wav", "webm"}
+RAW_FORMATS = {"pcm_s16le"}
+REALTIME_ALIASES = ("stt-rt-v5", "stt-rt-v4", "stt-rt-v3", "stt-rt-preview")
+
+
+class RealtimeConfig(_Lenient):
+    """The first message of a session."""
+
+    model: str = Field(min_length=1, max_length=64)
+    audio_format: str = "auto"
+    num_channels: int | None = Field(default=None, ge=1, le=8)
+    sample_rate: int | None = Field(default=None, ge=4000, le=192_000)
+    language_hints: list[LanguageCode] | None = Field(default=None, max_length=100)
+    language_hints_strict: bool | None = None
+    context: StructuredContext | Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    enable_speaker_diarization: bool | None = None
+    enable_language_identification: bool | None = None
+    translation: TranslationConfig | None = None
+    client_reference_id: str | None = None
+    api_key: str | None = None  # deprecated place for the key; kept for SDK <= 2.5
+
+
+class RealtimeSession:
+    """Audio of one session, spooled to disk as it arrives."""
+
+    def __init__(self, config: RealtimeConfig, runner: JobRunner, scratch: Path, max_bytes: int):
+        self.config = config
+        self.runner = runner
+        self.max_bytes = max_bytes
+        scratch.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=scratch, suffix=".stream")
+        self.path = Path(name)
+        self._out = os.fdopen(fd, "wb")
+        self.received = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self.received > self.max_bytes:
+            raise PayloadTooLarge(f"The audio stream exceeded {self.max_bytes} bytes.")
+        self._out.write(chunk)
+
+    def finish(self) -> tuple[list[dict], int]:
+        """Transcribe everything received; returns final tokens and the audio length (ms)."""
+        self._out.close()
+        if self.received == 0:
+            return [], 0  # nothing was said: no tokens, not an error
+        path = self._as_wav() if self.config.audio_format in RAW_FORMATS else self.path
+        audio = decode_audio(path)
+        options = engine_options(
+            Transcription(
+                language_hints=self.config.language_hints,
+                language_hints_strict=self.config.language_hints_strict,
+                enable_language_identification=bool(self.config.enable_language_identification),
+                context=self.config.context.model_dump(exclude_none=True)
+                if isinstance(self.config.context, StructuredContext)
+                else self.config.context,
+            )
+        )
+        transcript = self.runner.engine().transcribe(audio, options)
+        tokens = [{**token.to_dict(), "is_final": True} for token in transcript.tokens]
+        return tokens, transcript.duration_ms
+
+    def _as_wav(self) -> Path:
+        wav = self.path.with_suffix(".wav")
+        with wave.open(str(wav), "wb") as out, self.path.open("rb") as raw:
+            out.setnchannels(self.config.num_channels or 1)
+            out.setsampwidth(2)
+            out.setframerate(self.config.sample_rate or 16_000)
+            while chunk := raw.read(1 << 20):
+                out.writeframes(chunk)
+        self.path.unlink(missing_ok=True)
+        self.path = wav
+        return wav
+
+    def close(self) -> None:
+        if not self._out.closed:
+            self._out.close()
+        self.path.unlink(missing_ok=True)
+
+
+class RealtimeService:
+    def __init__(
+        self, catalog: ModelCatalog, runner: JobRunner, scratch: Path, max_bytes: int
+    ) -> None:
+        self.catalog = catalog
+        self.runner = runner
+        self.scratch = scratch
+        self.max_bytes = max_bytes
+
+    def open(self, config: RealtimeConfig) -> RealtimeSession:
+        if config.model not in REALTIME_ALIASES:
+            self.catalog.resolve(config.model)
+        self.catalog.check_language_hints(config.language_hints or [])
+        if config.translation is not None:
+            raise InvalidRequest("Translation is not available on this server.")
+        audio_format = config.audio_format
+        if audio_format not in CONTAINER_FORMATS | RAW_FORMATS:
+            supported = ", ".join(sorted(CONTAINER_FORMATS | RAW_FORMATS))
+            raise InvalidRequest(f"Unsupported audio_format {audio_format!r} ({supported}).")
+        if audio_format in RAW_FORMATS and not (config.sample_rate and config.num_channels):
+            raise InvalidRequest(f"audio_format {audio_format} needs sample_rate and num_channels.")
+        return RealtimeSession(config, self.runner, self.scratch, self.max_bytes)
