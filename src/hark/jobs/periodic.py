@@ -10,7 +10,10 @@ log = logging.getLogger(__name__)
 
 
 class Periodic:
-    def __init__(self, name: str, interval: float, task: Callable[[], object]) -> None:
+    """`task` may return how many seconds until it has work again; the thread then sleeps
+    that long if it is sooner than `interval`."""
+
+    def __init__(self, name: str, interval: float, task: Callable[[], float | None]) -> None:
         self.name = name
         self.interval = interval
         self._task = task
@@ -33,8 +36,11 @@ class Periodic:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            wait = self.interval
             try:
-                self._task()
+                due_in = self._task()
+                if due_in is not None:
+                    wait = min(max(due_in, 0.0), self.interval)
             except Exception:  # a failed round (database busy, ...) is retried next round
                 log.exception("%s failed", self.name)
-            self._wake.wait(self.interval)
+            self._wake.wait(wait)

@@ -78,15 +78,15 @@ class WebhookSender:
         # The lease outlives one attempt: a sender never holds a delivery longer than this.
         self._lease = timedelta(seconds=policy.timeout * 3 + 30)
 
-    def deliver_due(self) -> int:
-        """Try every delivery whose time has come; returns how many were tried."""
-        tried = 0
+    def deliver_due(self) -> float | None:
+        """Try every delivery whose time has come; returns the seconds until the next one
+        is due (None when none is pending)."""
         with guarded_client(self.policy.addresses, httpx.Timeout(self.policy.timeout)) as http:
             while deliveries := self.store.due_webhooks(BATCH, self._lease):
                 for delivery in deliveries:
                     self._attempt(http, delivery)
-                    tried += 1
-        return tried
+        next_at = self.store.next_webhook_at()
+        return None if next_at is None else (next_at - utcnow()).total_seconds()
 
     def _attempt(self, http: httpx.Client, delivery: WebhookDelivery) -> None:
         body = delivery.payload.encode()
