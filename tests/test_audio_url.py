@@ -34,7 +34,7 @@ def test_audio_url_is_fetched_and_transcribed(private_server, webserver):
         text = normalize(api.get(f"/transcriptions/{job['id']}/transcript").json()["text"])
         assert "ask not what your country can do for you" in text
         # Fetched audio is scratch space: nothing is left behind, and no file was created.
-        assert not list((private_server.data_dir / "downloads").glob("*"))
+        assert not list((private_server.data_dir / "downloads").rglob("*.download"))
         assert api.get("/files/count").json()["total"] == 0
 
 
@@ -58,6 +58,7 @@ def test_redirects_are_followed_up_to_the_limit(private_server, webserver):
         ("/page", "audio_url_not_audio", "text/html"),
         ("/big", "audio_url_too_large", "4194304-byte limit"),
         ("/slow", "audio_url_timeout", "longer than 3 s"),
+        ("/trickle", "audio_url_timeout", "longer than 3 s"),
         ("/audio/MANIFEST.md", "audio_decode_error", "could not be read"),
     ],
 )
@@ -95,6 +96,9 @@ def test_unreachable_host_and_long_audio(private_server, webserver, tmp_path):
         ("http://[fd00::1]/a.mp3", "fd00::1 is a private address"),
         ("http://[::ffff:127.0.0.1]/a.mp3", "is a loopback address"),
         ("http://224.0.0.1/a.mp3", "224.0.0.1 is a multicast address"),
+        ("http://[64:ff9b::7f00:1]/a.mp3", "is a loopback address"),  # NAT64
+        ("http://[2002:a9fe:a9fe::]/a.mp3", "is a link-local address"),  # 6to4
+        ("http://[::a00:1]/a.mp3", "is a private address"),  # IPv4-compatible 10.0.0.1
     ],
 )
 def test_private_destinations_are_refused_by_default(api, webserver, url, reason):
@@ -119,9 +123,15 @@ def test_a_redirect_cannot_smuggle_in_a_forbidden_address(api, webserver, target
     assert (job["status"], job["error_type"]) == ("error", "audio_url_forbidden"), job
 
 
-def test_audio_url_must_be_http(api):
-    body = {"model": "stt-async-v5", "audio_url": "file:///etc/passwd"}
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "http://example.com:abc/a.mp3", "http://[::1/a", "http:///a"]
+)
+def test_malformed_audio_urls_are_refused(api, url):
+    body = {"model": "stt-async-v5", "audio_url": url}
     error = assert_error(api.post("/transcriptions", json=body), 400)
     assert error["validation_errors"][0]["location"] == "body.audio_url"
+
+
+def test_audio_url_needs_exactly_one_source(api):
     body = {"model": "stt-async-v5", "audio_url": "https://x/a.mp3", "file_id": "y"}
     assert "exactly one" in assert_error(api.post("/transcriptions", json=body), 400)["message"]

@@ -119,3 +119,20 @@ def test_limits_command_shows_effective_limits(quota_server):
     assert lines["max_storage_bytes"] == ["256000", "(default)"]
     out = quota_server.hark("limits", "--project=shown", "--reset").stdout
     assert "max_files" in out and "3  (default)" in out
+
+
+def test_idempotent_retry_at_the_limit_returns_the_original(quota_server):
+    with project_client(quota_server, max_files=1) as api:
+        headers = {"Idempotency-Key": "upload-" + secrets.token_hex(4)}
+        data = secrets.token_bytes(2000)
+        first = api.post("/files", files={"file": ("a.bin", data)}, headers=headers)
+        retry = api.post("/files", files={"file": ("a.bin", data)}, headers=headers)
+        assert (first.status_code, retry.status_code) == (201, 201)
+        assert retry.json()["id"] == first.json()["id"]
+        # A new key at the limit is still refused, after the upload, with nothing stored.
+        before = blob_count(quota_server)
+        other = api.post(
+            "/files", files={"file": ("b.bin", data)}, headers={"Idempotency-Key": "n"}
+        )
+        assert_error(other, 400, "file_limit_exceeded")
+        assert blob_count(quota_server) == before

@@ -134,3 +134,26 @@ def test_websocket_accepts_every_documented_way_to_send_the_key(server):
     )
     assert both[-1]["error_code"] == 400
     assert raw_session(server, config)[-1]["error_code"] == 401
+
+
+def test_bad_messages_end_the_session_with_an_error(server):
+    auth = {"Authorization": f"Bearer {server.api_key}"}
+    url = f"ws://127.0.0.1:{server.port}/transcribe-websocket"
+    for control in ("5", "[]", '{"type": "shout"}'):
+        with connect(url, additional_headers=auth) as ws:
+            ws.send(json.dumps({"model": "stt-rt-v5"}))
+            ws.send(control)
+            messages = [json.loads(m) for m in ws]
+        assert messages == [{"error_code": 400, "error_message": "Unknown control message."}]
+    (bad_model,) = raw_session(server, {"model": "nope"}, additional_headers=auth)
+    assert bad_model["error_code"] == 400 and "Unknown model" in bad_model["error_message"]
+
+
+def test_a_rejected_config_does_not_spend_a_single_use_key(server):
+    key = sdk(server).auth.create_temporary_api_key(expires_in_seconds=60, single_use=True)
+    auth = {"Authorization": f"Bearer {key.api_key}"}
+    (refused,) = raw_session(
+        server, {"model": "stt-rt-v5", "audio_format": "opus"}, additional_headers=auth
+    )
+    assert refused["error_code"] == 400
+    assert "ask not" in normalize(realtime_text(server, key.api_key))

@@ -164,3 +164,25 @@ def test_private_webhook_urls_are_refused_up_front(api, webserver, url):
     error = assert_error(api.post("/transcriptions", json=body), 400, "url_not_allowed")
     assert "HARK_ALLOW_PRIVATE_URLS" in error["message"]
     assert error["validation_errors"][0]["location"] == "body.webhook_url"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "location"),
+    [
+        ("Host", "evil.example", "webhook_auth_header_name"),
+        ("Hark-Signature", "v1=forged", "webhook_auth_header_name"),
+        ("X Bad", "v", "webhook_auth_header_name"),
+        ("X-Auth", "s\u00e9cret", "webhook_auth_header_value"),
+        ("X-Auth", "a\r\nX-Injected: 1", "webhook_auth_header_value"),
+    ],
+)
+def test_unusable_webhook_headers_are_refused(api, name, value, location):
+    body = {
+        "model": "stt-async-v5",
+        "file_id": upload(api, JFK)["id"],
+        "webhook_url": "https://hooks.example/x",
+        "webhook_auth_header_name": name,
+        "webhook_auth_header_value": value,
+    }
+    error = assert_error(api.post("/transcriptions", json=body), 400)
+    assert error["validation_errors"][0]["location"] == f"body.{location}"

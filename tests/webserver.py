@@ -12,6 +12,7 @@ GET  /status/<code>          an empty response with that status
 GET  /page                   an HTML page (not audio)
 GET  /big                    8 MiB of zeros, streamed without a Content-Length
 GET  /slow                   headers, then nothing for 5 s
+GET  /trickle                headers, then one byte every 0.2 s for a minute
 POST /hook/<name>?script=503,400,...
                              records the request; the n-th request to this path answers the
                              n-th status of the script (200 once the script runs out)
@@ -85,6 +86,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "1000")
             self.end_headers()
             time.sleep(5)
+            return None
+        if url.path == "/trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/wav")
+            self.send_header("Content-Length", "300")
+            self.end_headers()
+            for _ in range(300):
+                self.wfile.write(b"\0")
+                self.wfile.flush()
+                time.sleep(0.2)
             return None
         if url.path == "/requests":
             with LOCK:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
     # about an hour with the default.
     webhook_retry_base_seconds: float = Field(default=30, ge=0)
 
+    # Realtime WebSocket sessions transcribed at once, per process (more get an error).
+    realtime_max_sessions: int = Field(default=4, ge=1)
+
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'hark.db').resolve()}"
@@ -83,8 +87,9 @@ class Settings(BaseSettings):
 
     @property
     def downloads_dir(self) -> Path:
-        """Scratch space for audio fetched from audio_url, removed after each job."""
-        return self.data_dir / "downloads"
+        """Scratch space for audio fetched from audio_url or streamed to the realtime socket,
+        one directory per process; each file is removed when its job or session ends."""
+        return self.data_dir / "downloads" / str(os.getpid())
 
     @property
     def public_model_id(self) -> str:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 SUBPROTOCOL = "soniox-api-key"  # browsers: new WebSocket(url, ["soniox-api-key", key])
-CONFIG_TIMEOUT = 30.0
+IDLE_TIMEOUT = 30.0  # longest wait for the next message (the SDK keeps alive every 5 s)
 
 
 class SessionError(Exception):
@@ -57,28 +57,33 @@ async def transcribe_websocket(ws: WebSocket) -> None:
     await ws.accept(subprotocol=subprotocol)
     session: RealtimeSession | None = None
     try:
-        config = _config(await asyncio.wait_for(ws.receive_text(), CONFIG_TIMEOUT))
+        config = _config(await asyncio.wait_for(ws.receive_text(), IDLE_TIMEOUT))
         if handshake_key and config.api_key:
             raise SessionError(400, "Send the API key in one place only, not in both.")
+        hark.realtime.check(config)
         key = await run_in_threadpool(
             hark.keys.authenticate_for, handshake_key or config.api_key, USAGE
         )
-        deadline = time.monotonic() + key.max_session_seconds if key.max_session_seconds else None
-        session = hark.realtime.open(config)
+        ends = time.monotonic() + key.max_session_seconds if key.max_session_seconds else None
+        session = hark.realtime.open(config, key.project_id)
         while True:
-            message = await ws.receive()
+            wait = IDLE_TIMEOUT if ends is None else min(IDLE_TIMEOUT, ends - time.monotonic())
+            try:
+                message = await asyncio.wait_for(ws.receive(), max(wait, 0.001))
+            except TimeoutError:
+                if ends is not None and time.monotonic() >= ends:
+                    raise SessionError(
+                        408, "The session exceeded max_session_duration_seconds."
+                    ) from None
+                raise SessionError(408, f"No message for {IDLE_TIMEOUT:g} s.") from None
             if message["type"] == "websocket.disconnect":
                 return
-            if deadline and time.monotonic() > deadline:
-                raise SessionError(408, "The session exceeded max_session_duration_seconds.")
             if message.get("bytes") is not None:
                 await run_in_threadpool(session.write, message["bytes"])
             elif message.get("text") == "":
                 break  # end of audio
-            elif json.loads(message.get("text") or "{}").get("type") not in (
-                "keepalive",
-                "finalize",  # everything is final at the end anyway
-            ):
+            elif _control_type(message.get("text")) not in ("keepalive", "finalize"):
+                # (finalize needs no action: everything is final at the end anyway)
                 raise SessionError(400, "Unknown control message.")
         tokens, duration_ms = await run_in_threadpool(session.finish)
         progress = {"final_audio_proc_ms": duration_ms, "total_audio_proc_ms": duration_ms}
@@ -96,6 +101,14 @@ async def transcribe_websocket(ws: WebSocket) -> None:
             session.close()
 
 
+def _control_type(text: str | None) -> str | None:
+    try:
+        payload = json.loads(text or "")
+    except ValueError:
+        return None
+    return payload.get("type") if isinstance(payload, dict) else None
+
+
 def _describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, SessionError):
         return exc.code, exc.message
@@ -104,5 +117,5 @@ def _describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, EngineError):
         return 400, exc.message
     if isinstance(exc, TimeoutError):
-        return 408, "No config message arrived."
+        return 408, f"No config message arrived within {IDLE_TIMEOUT:g} s."
     return 400, f"Malformed message: {exc}"

@@ -95,9 +95,11 @@ class WhisperEngine:
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
         on_duration: ProgressCallback | None = None,
+        max_seconds: float | None = None,
     ) -> Transcript:
-        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known."""
-        audio = decode_audio(path)
+        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
+        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError)."""
+        audio = decode_audio(path, max_seconds=max_seconds)
         if on_duration:
             on_duration(len(audio) * 1000 // SAMPLE_RATE)
         return self.transcribe(audio, options, on_progress)

@@ -12,8 +12,13 @@ from .transcript import AudioDecodeError
 SAMPLE_RATE = 16_000
 
 
-def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Return mono float32 samples in [-1, 1]; raise AudioDecodeError with a readable reason."""
+def decode_audio(
+    path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
+) -> np.ndarray:
+    """Return mono float32 samples in [-1, 1]; raise AudioDecodeError with a readable reason.
+    With `max_seconds`, decoding stops (audio_too_long) as soon as the audio exceeds it, so a
+    container that under-declares its length cannot fill memory."""
+    max_samples = int(max_seconds * sample_rate) if max_seconds else None
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
@@ -27,8 +32,16 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
         resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
         try:
+            total = 0
             for frame in container.decode(stream):
-                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    total += len(chunks[-1])
+                if max_samples is not None and total > max_samples:
+                    raise AudioDecodeError(
+                        "audio_too_long",
+                        f"The audio is longer than the maximum of {max_seconds:g} s.",
+                    )
             chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
         except (av.FFmpegError, ValueError) as exc:
             raise AudioDecodeError(

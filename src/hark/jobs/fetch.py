@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import httpx
 
 from hark.engine import EngineError
 
-from .net import AddressPolicy, ForbiddenAddress, guarded_client
+from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client
 
 CHUNK = 1024 * 1024
 # Servers that answer with a web page (a login wall, a 200 "not found" page) instead of audio.
@@ -56,11 +55,11 @@ def fetched(url: str, directory: Path, limits: FetchLimits) -> Iterator[Path]:
 
 
 def _download(url: str, out, limits: FetchLimits) -> None:
-    deadline = time.monotonic() + limits.total_seconds
     per_phase = min(30.0, limits.total_seconds)
     timeout = httpx.Timeout(per_phase, connect=min(10.0, per_phase))
     try:
         with (
+            deadline(limits.total_seconds),  # every socket operation, headers included
             guarded_client(limits.addresses, timeout, limits.max_redirects) as client,
             client.stream("GET", url) as response,
         ):
@@ -83,8 +82,6 @@ def _download(url: str, out, limits: FetchLimits) -> None:
                 received += len(chunk)
                 if received > limits.max_size:
                     raise _too_large(limits.max_size)
-                if time.monotonic() > deadline:
-                    raise _timeout(limits.total_seconds)
                 out.write(chunk)
     except ForbiddenAddress as exc:
         raise _error("forbidden", f"audio_url was refused: {exc}") from None
@@ -95,8 +92,8 @@ def _download(url: str, out, limits: FetchLimits) -> None:
         ) from None
     except httpx.TimeoutException:
         raise _timeout(limits.total_seconds) from None
-    except httpx.UnsupportedProtocol as exc:
-        raise _error("invalid", f"audio_url led to an unsupported URL: {exc}") from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL, ValueError) as exc:
+        raise _error("invalid", f"audio_url is not a valid URL: {exc}") from None
     except httpx.HTTPError as exc:
         raise _error("unreachable", f"Could not fetch audio_url: {exc}") from None
 

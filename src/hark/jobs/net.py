@@ -1,18 +1,23 @@
-"""Outbound HTTP that cannot be steered into the operator's own network.
+"""Outbound HTTP that cannot be steered into the operator's own network, or held open.
 
 Every connection Hark opens for a user-supplied URL (audio_url downloads, webhook
 deliveries) resolves the host itself, refuses loopback, private, link-local, CGNAT and
-multicast addresses, and then connects to the address it checked. The check runs per
-connection, so each redirect hop is checked too, and a DNS answer cannot change between
-the check and the connect.
+multicast addresses (also when wrapped in an IPv6 address), and then connects to the address
+it checked. The check runs per connection, so each redirect hop is checked too, and a DNS
+answer cannot change between the check and the connect. Every socket read and write also
+honours a whole-operation deadline (`deadline()`), so a peer trickling bytes cannot keep a
+worker busy past its budget.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import socket
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,10 +35,19 @@ class ForbiddenAddress(Exception):
     """The URL leads to an address Hark may not contact."""
 
 
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to: mapped, IPv4-compatible, 6to4, Teredo, NAT64."""
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if int(ip) >> 32 == 0 or any(ip in net for net in NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [v4 for v4 in found if v4 is not None]
+
+
 def describe_forbidden(ip: IPAddress) -> str | None:
     """Why Hark may not contact this address, or None when it may."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -42,6 +56,12 @@ def describe_forbidden(ip: IPAddress) -> str | None:
         return "a multicast address"
     if ip.is_unspecified:
         return "an unspecified address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(ip):
+            if reason := describe_forbidden(inner):
+                return reason
+        if ip.is_site_local:
+            return "a private address"
     if ip.is_private or not ip.is_global:
         return "a private address"
     return None
@@ -81,8 +101,8 @@ def checked_addresses(host: str, port: int, policy: AddressPolicy) -> list[IPAdd
     for ip in addresses:
         reason = policy.refusal(ip)
         if reason:
-            shown = host if host == str(ip) else f"{host} ({ip})"
-            raise ForbiddenAddress(f"{shown} is {reason}; {ALLOW_HINT}.")
+            # The name, not what it resolved to: clients may not map the internal network.
+            raise ForbiddenAddress(f"{host} is {reason}; {ALLOW_HINT}.")
     return addresses
 
 
@@ -95,6 +115,52 @@ def check_url(url: str, policy: AddressPolicy) -> None:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     with contextlib.suppress(httpcore.ConnectError):
         checked_addresses(parts.hostname, port, policy)
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Bound every socket operation of guarded clients on this thread to `seconds` in all."""
+    _local.deadline = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _local.deadline = None
+
+
+def _remaining(timeout: float | None) -> float | None:
+    """The per-operation timeout, shortened to what is left of the thread's deadline."""
+    end = getattr(_local, "deadline", None)
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the operation's time budget is spent")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        if "timeout" in kwargs:
+            kwargs["timeout"] = _remaining(kwargs["timeout"])
+        return _DeadlineStream(self._stream.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
@@ -113,8 +179,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
         error: Exception | None = None
         for ip in checked_addresses(host, port, self._policy):
             try:
-                return self._backend.connect_tcp(
-                    str(ip), port, timeout, local_address, socket_options
+                return _DeadlineStream(
+                    self._backend.connect_tcp(
+                        str(ip), port, _remaining(timeout), local_address, socket_options
+                    )
                 )
             except httpcore.ConnectError as exc:
                 error = exc
@@ -132,11 +200,16 @@ class GuardedTransport(httpx.HTTPTransport):
     the certificate against the URL's host name, not the IP connected to."""
 
     def __init__(self, policy: AddressPolicy) -> None:
-        super().__init__()
+        ssl_context = _ssl_context()
+        super().__init__(verify=ssl_context)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            network_backend=_GuardedBackend(policy),
+            ssl_context=ssl_context, network_backend=_GuardedBackend(policy)
         )
+
+
+@functools.cache
+def _ssl_context() -> Any:
+    return httpx.create_ssl_context()  # costly to build; safe to share
 
 
 def guarded_client(

@@ -150,14 +150,13 @@ class JobRunner:
             ) from None
 
     def _limit(self, job: Transcription, name: str, default: float) -> float:
-        """A limit as overridden for the job's project (see `hark projects limits`)."""
+        """A limit as overridden for the job's project (see `hark limits`)."""
         return (self.store.project_limits(job.project_id) or {}).get(name, default)
 
-    def _check_duration(self, job: Transcription, duration_ms: int | None) -> None:
+    def _check_duration(self, job: Transcription, duration_ms: int | None, limit: float) -> None:
         if duration_ms is None:
             return
         self.store.update_processing(job.id, audio_duration_ms=int(duration_ms))
-        limit = self._limit(job, "max_audio_duration_seconds", self.config.max_audio_seconds)
         if duration_ms / 1000 > limit:
             raise EngineError(
                 "audio_too_long",
@@ -175,15 +174,17 @@ class JobRunner:
                 last_write = now
                 self.store.update_processing(job.id, progress=round(min(fraction, 0.999), 4))
 
+        max_seconds = self._limit(job, "max_audio_duration_seconds", self.config.max_audio_seconds)
         with self._audio(job) as path:
-            # The container's own figure refuses long audio before decoding it; the decoded
-            # length is checked too, for containers that declare none (or lie).
-            self._check_duration(job, probe_duration_ms(path))
+            # The container's own figure refuses long audio before decoding it; decoding
+            # stops at the limit too, for containers that declare none (or lie).
+            self._check_duration(job, probe_duration_ms(path), max_seconds)
             transcript = engine.transcribe_file(
                 path,
                 engine_options(job),
                 on_progress=on_progress,
-                on_duration=lambda ms: self._check_duration(job, int(ms)),
+                on_duration=lambda ms: self._check_duration(job, int(ms), max_seconds),
+                max_seconds=max_seconds,
             )
         tokens = [token.to_dict() for token in transcript.tokens]
         if self.store.complete(job.id, transcript.text, tokens):

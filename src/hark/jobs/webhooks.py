@@ -16,7 +16,7 @@ import httpx
 
 from hark.store import Store, WebhookDelivery, utcnow
 
-from .net import AddressPolicy, ForbiddenAddress, guarded_client
+from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,6 @@ TIMESTAMP_HEADER = "Hark-Timestamp"
 SIGNATURE_HEADER = "Hark-Signature"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 3600.0
-BATCH = 20
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -51,9 +50,13 @@ class WebhookPolicy:
 
 
 def _where(url: str) -> str:
-    # Logs show where a webhook went, never its query string (which may carry a token).
+    # Logs show where a webhook went, never credentials or a query string (tokens).
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -75,20 +78,34 @@ class WebhookSender:
     def __init__(self, store: Store, policy: WebhookPolicy) -> None:
         self.store = store
         self.policy = policy
-        # The lease outlives one attempt: a sender never holds a delivery longer than this.
+        # Each attempt is bounded by `policy.timeout` in all, so a lease of a few times that
+        # never runs out while its sender is still trying.
         self._lease = timedelta(seconds=policy.timeout * 3 + 30)
+        self._http: httpx.Client | None = None
 
     def deliver_due(self) -> float | None:
         """Try every delivery whose time has come; returns the seconds until the next one
         is due (None when none is pending)."""
-        with guarded_client(self.policy.addresses, httpx.Timeout(self.policy.timeout)) as http:
-            while deliveries := self.store.due_webhooks(BATCH, self._lease):
-                for delivery in deliveries:
-                    self._attempt(http, delivery)
-        next_at = self.store.next_webhook_at()
-        return None if next_at is None else (next_at - utcnow()).total_seconds()
+        while True:
+            next_at = self.store.next_webhook_at()  # a cheap read before any write
+            if next_at is None or next_at > utcnow():
+                return None if next_at is None else (next_at - utcnow()).total_seconds()
+            # One at a time: a leased delivery is always being tried, never waiting.
+            leased = self.store.due_webhooks(1, self._lease)
+            if not leased:
+                return 0.5  # another sender holds it
+            self._attempt(leased[0])
 
-    def _attempt(self, http: httpx.Client, delivery: WebhookDelivery) -> None:
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = guarded_client(self.policy.addresses, httpx.Timeout(self.policy.timeout))
+        return self._http
+
+    def _attempt(self, delivery: WebhookDelivery) -> None:
         body = delivery.payload.encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Hark-Webhooks/1"}
         if delivery.header_name and delivery.header_value is not None:
@@ -101,15 +118,21 @@ class WebhookSender:
         status_code: int | None = None
         retry_after: float | None = None
         try:
-            response = http.post(delivery.url, content=body, headers=headers)
-            status_code = response.status_code
-            retry_after = _retry_after(response)
-            error = None if response.is_success else f"HTTP {status_code}"
+            # Only the status line matters; the receiver's body is never read.
+            with (
+                deadline(self.policy.timeout),
+                self._client().stream("POST", delivery.url, content=body, headers=headers) as r,
+            ):
+                status_code = r.status_code
+                retry_after = _retry_after(r)
+            error = None if r.is_success else f"HTTP {status_code}"
             retryable = status_code in RETRYABLE
         except ForbiddenAddress as exc:
             error, retryable = f"refused: {exc}", False
-        except httpx.HTTPError as exc:
+        except httpx.TransportError as exc:
             error, retryable = f"{type(exc).__name__}: {exc}", True
+        except Exception as exc:  # an unusable URL or header: trying again cannot help
+            error, retryable = f"{type(exc).__name__}: {exc}", False
         delivered = error is None
         retry_at: datetime | None = None
         if not delivered and retryable and attempt < self.policy.max_attempts:

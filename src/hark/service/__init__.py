@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+from pathlib import Path
 
 from hark.blobs import open_blob_store
 from hark.jobs import (
@@ -89,7 +91,11 @@ class Hark:
             else NoDispatcher()
         )
         self.realtime = RealtimeService(
-            self.catalog, self.runner, settings.downloads_dir, settings.max_file_size
+            self.catalog,
+            self.runner,
+            self.quotas,
+            settings.downloads_dir,
+            settings.realtime_max_sessions,
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
@@ -110,8 +116,7 @@ class Hark:
         if isinstance(self.dispatcher, NoDispatcher):
             return  # uploads and jobs in flight here may belong to live processes elsewhere
         self._sweep_blobs()
-        # Downloads of audio_url jobs interrupted by a restart; the jobs fetch again.
-        shutil.rmtree(self.settings.downloads_dir, ignore_errors=True)
+        _remove_orphaned_scratch(self.settings.downloads_dir.parent)
         self.dispatcher.start()
         # Embedded mode: this process owns every job, so `processing` ones were interrupted.
         requeued, failed = self.store.requeue_processing(MAX_ATTEMPTS)
@@ -137,8 +142,27 @@ class Hark:
     def stop(self) -> None:
         self.dispatcher.stop()
         self._webhook_loop.stop()
+        self.webhooks.close()
         self._sweep_loop.stop()
         self.db.dispose()
+
+
+def _remove_orphaned_scratch(root: Path) -> None:
+    """Scratch directories of processes that are gone (interrupted downloads and streams;
+    their jobs fetch again). Those of live processes sharing the data directory stay."""
+    for directory in root.glob("*") if root.is_dir() else ():
+        if not directory.name.isdigit() or not _alive(int(directory.name)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 __all__ = [

@@ -70,15 +70,19 @@ class FileService:
         its file limit, is refused before any audio is stored."""
         key = check_key(idempotency_key)
         limits = self.quotas.for_project(project_id)
-        usage = self.store.usage(project_id)
-        room = limits.max_storage_bytes - usage.file_bytes
-        if usage.files >= limits.max_files or room <= 0:
-            raise limits.file_error(usage)
         declared = declared_body_size or 0
         if declared > limits.max_file_size + MULTIPART_OVERHEAD:
             raise too_large(limits.max_file_size)
-        if declared > room + MULTIPART_OVERHEAD:
-            raise limits.file_error(usage)
+        room = limits.max_file_size
+        if key is None:
+            # Refuse early what cannot fit. A retry with a key may be answered with the file
+            # it already created, so its quota is checked only when it is stored.
+            usage = self.store.usage(project_id)
+            room = limits.max_storage_bytes - usage.file_bytes
+            if usage.files >= limits.max_files or room <= 0:
+                raise limits.file_error(usage)
+            if declared > room + MULTIPART_OVERHEAD:
+                raise limits.file_error(usage)
         return Upload(
             project_id,
             self.blobs.open_writer(min(limits.max_file_size, room)),
@@ -147,9 +151,14 @@ class FileService:
             self.blobs.delete(key)
             raise upload.limits.file_error(file, writer.size)
         if upload.idempotency_key and digest is not None:
-            winner = self.idempotency.remember(project_id, upload.idempotency_key, digest, file.id)
-            if winner != file.id:  # a concurrent retry got there first: keep only its file
-                self.delete(project_id, file.id)
+            winner = self.idempotency.remember(
+                project_id,
+                upload.idempotency_key,
+                digest,
+                file.id,
+                discard=partial(self.delete, project_id, file.id),
+            )
+            if winner != file.id:  # a concurrent retry got there first
                 return self._original(project_id, upload.idempotency_key, winner)
         return file
 

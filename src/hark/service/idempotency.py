@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from hark.store import IdempotencyRecord, Store, utcnow
@@ -54,21 +55,32 @@ class Idempotency:
             raise _reused(key)
         return record.resource_id
 
-    def remember(self, project_id: str, key: str, digest: str, resource_id: str) -> str:
-        """Record what this key created; returns the id of whichever request won a race."""
+    def remember(
+        self,
+        project_id: str,
+        key: str,
+        digest: str,
+        resource_id: str,
+        discard: Callable[[], object],
+    ) -> str:
+        """Record what this key created. If a concurrent request with the same key got there
+        first, `discard` removes ours, and the winner's id comes back (or 409 if the two
+        requests differ)."""
         record = self.store.put_idempotency(
             IdempotencyRecord(
                 project_id=project_id, key=key, request_hash=digest, resource_id=resource_id
             ),
             utcnow() - WINDOW,
         )
-        if record.request_hash != digest:
-            raise _reused(key)
+        if record.resource_id != resource_id:
+            discard()
+            if record.request_hash != digest:
+                raise _reused(key)
         return record.resource_id
 
     @staticmethod
     def gone(key: str) -> Conflict:
         return Conflict(
-            f"What Idempotency-Key {key!r} created has since been deleted.",
-            error_type="idempotency_key_reused",
+            f"What Idempotency-Key {key!r} created has since been deleted; use a new key.",
+            error_type="idempotent_resource_deleted",
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import wave
 from pathlib import Path
 from typing import Annotated
@@ -19,8 +20,9 @@ from hark.engine import decode_audio
 from hark.jobs import JobRunner, engine_options
 from hark.store import Transcription
 
-from .errors import InvalidRequest, PayloadTooLarge
+from .errors import InvalidRequest, PayloadTooLarge, TooManyRequests
 from .models import ModelCatalog
+from .quotas import Limits, Quotas
 from .requests import LanguageCode, StructuredContext, TranslationConfig, _Lenient
 
 USAGE = "transcribe_websocket"
@@ -50,10 +52,19 @@ class RealtimeConfig(_Lenient):
 class RealtimeSession:
     """Audio of one session, spooled to disk as it arrives."""
 
-    def __init__(self, config: RealtimeConfig, runner: JobRunner, scratch: Path, max_bytes: int):
+    def __init__(
+        self,
+        config: RealtimeConfig,
+        runner: JobRunner,
+        scratch: Path,
+        limits: Limits,
+        release: threading.Semaphore,
+    ) -> None:
         self.config = config
         self.runner = runner
-        self.max_bytes = max_bytes
+        self.limits = limits
+        self.max_bytes = limits.max_file_size
+        self._release = release
         scratch.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=scratch, suffix=".stream")
         self.path = Path(name)
@@ -72,7 +83,7 @@ class RealtimeSession:
         if self.received == 0:
             return [], 0  # nothing was said: no tokens, not an error
         path = self._as_wav() if self.config.audio_format in RAW_FORMATS else self.path
-        audio = decode_audio(path)
+        audio = decode_audio(path, max_seconds=self.limits.max_audio_duration_seconds)
         options = engine_options(
             Transcription(
                 language_hints=self.config.language_hints,
@@ -103,18 +114,29 @@ class RealtimeSession:
         if not self._out.closed:
             self._out.close()
         self.path.unlink(missing_ok=True)
+        if self._release is not None:
+            self._release.release()
+            self._release = None
 
 
 class RealtimeService:
     def __init__(
-        self, catalog: ModelCatalog, runner: JobRunner, scratch: Path, max_bytes: int
+        self,
+        catalog: ModelCatalog,
+        runner: JobRunner,
+        quotas: Quotas,
+        scratch: Path,
+        max_sessions: int,
     ) -> None:
         self.catalog = catalog
         self.runner = runner
+        self.quotas = quotas
         self.scratch = scratch
-        self.max_bytes = max_bytes
+        self.max_sessions = max_sessions
+        self._sessions = threading.Semaphore(max_sessions)
 
-    def open(self, config: RealtimeConfig) -> RealtimeSession:
+    def check(self, config: RealtimeConfig) -> None:
+        """Refuse a config that cannot work, before a (single-use) key is spent on it."""
         if config.model not in REALTIME_ALIASES:
             self.catalog.resolve(config.model)
         self.catalog.check_language_hints(config.language_hints or [])
@@ -126,4 +148,19 @@ class RealtimeService:
             raise InvalidRequest(f"Unsupported audio_format {audio_format!r} ({supported}).")
         if audio_format in RAW_FORMATS and not (config.sample_rate and config.num_channels):
             raise InvalidRequest(f"audio_format {audio_format} needs sample_rate and num_channels.")
-        return RealtimeSession(config, self.runner, self.scratch, self.max_bytes)
+
+    def open(self, config: RealtimeConfig, project_id: str) -> RealtimeSession:
+        """A session held to the project's file-size and duration limits; at most
+        `max_sessions` are open per process (close() frees the slot)."""
+        self.check(config)
+        if not self._sessions.acquire(blocking=False):
+            raise TooManyRequests(
+                f"Too many realtime sessions: this server handles {self.max_sessions} at "
+                "once. Retry shortly."
+            )
+        try:
+            limits = self.quotas.for_project(project_id)
+            return RealtimeSession(config, self.runner, self.scratch, limits, self._sessions)
+        except BaseException:
+            self._sessions.release()
+            raise

@@ -2,13 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from .files import MAX_REFERENCE_LENGTH
 
-HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+
+def _well_formed_url(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"invalid URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError("invalid URL: no host")
+    return url
+
+
+# Headers Hark sets itself, or that would change how the request is framed or routed.
+RESERVED_HEADERS = {
+    "host", "content-length", "content-type", "transfer-encoding", "connection",
+    "user-agent", "hark-timestamp", "hark-signature",
+}  # fmt: skip
+
+
+def _header_name(name: str) -> str:
+    if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name):
+        raise ValueError("not a valid HTTP header name")
+    if name.lower() in RESERVED_HEADERS:
+        raise ValueError(f"{name} is set by Hark and cannot be used")
+    return name
+
+
+def _header_value(value: str) -> str:
+    if not all(" " <= c <= "~" for c in value):
+        raise ValueError("must be printable ASCII (no line breaks)")
+    return value
+
+
+HttpUrl = Annotated[
+    str,
+    StringConstraints(pattern=r"^https?://[^\s]+$"),
+    AfterValidator(_well_formed_url),
+]
 LanguageCode = Annotated[
     str, StringConstraints(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$")
 ]
@@ -64,8 +110,12 @@ class CreateTranscription(_Lenient):
     translation: TranslationConfig | None = None
     context: StructuredContext | Annotated[str, StringConstraints(max_length=10_000)] | None = None
     webhook_url: HttpUrl | None = Field(default=None, max_length=256)
-    webhook_auth_header_name: str | None = Field(default=None, min_length=1, max_length=256)
-    webhook_auth_header_value: str | None = Field(default=None, max_length=256)
+    webhook_auth_header_name: (
+        Annotated[str, AfterValidator(_header_name), Field(min_length=1, max_length=256)] | None
+    ) = None
+    webhook_auth_header_value: (
+        Annotated[str, AfterValidator(_header_value), Field(max_length=256)] | None
+    ) = None
     client_reference_id: str | None = Field(default=None, max_length=MAX_REFERENCE_LENGTH)
 
     @model_validator(mode="after")

@@ -29,12 +29,14 @@ class Retention:
             # Transcriptions first: a file is never deleted by its transcription's expiry,
             # only by its own (CONTRACTS §1.7).
             jobs = self.store.expire_transcriptions(before)
-            keys = self.store.expire_files(before)
-            for key in keys:
-                self.blobs.delete(key)
-            if jobs or keys:
-                log.info("retention: deleted %d transcriptions and %d files", jobs, len(keys))
+            files = self.store.expire_files(before, self._delete_blobs)
+            if jobs or files:
+                log.info("retention: deleted %d transcriptions and %d files", jobs, files)
         self.store.purge_expired_keys(now)
         self.store.purge_records(
             idempotency_before=now - WINDOW, deliveries_before=now - (self.age or DELIVERY_HISTORY)
         )
+
+    def _delete_blobs(self, keys: list[str]) -> None:
+        for key in keys:
+            self.blobs.delete(key)

@@ -56,9 +56,14 @@ class TranscriptionService:
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
             raise limits.transcription_error(added)
         if key is not None:
-            winner = self.idempotency.remember(project_id, key, digest, added.id)
-            if winner != added.id:  # a concurrent retry got there first: keep only its job
-                self.store.delete_transcription(project_id, added.id)
+            winner = self.idempotency.remember(
+                project_id,
+                key,
+                digest,
+                added.id,
+                discard=partial(self.store.delete_transcription, project_id, added.id),
+            )
+            if winner != added.id:  # a concurrent retry got there first
                 return self._original(project_id, key, winner)
         self.dispatcher.dispatch(added.id)
         return added

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ Row = TypeVar("Row", File, Transcription)
 Cursor = tuple[datetime, str]  # (created_at, id) of the last item of the previous page
 
 PENDING = ("queued", "processing")
+EXPIRE_BATCH = 500  # rows per retention transaction, so other writers never wait long
 
 
 @dataclass(frozen=True)
@@ -516,32 +517,43 @@ class Store:
     # -- retention -----------------------------------------------------------------------
 
     def expire_transcriptions(self, before: datetime) -> int:
-        """Delete finished or waiting jobs created before `before`, with their transcripts
-        (a job being processed is left to finish; the next sweep takes it)."""
-        with self.db.write() as s:
-            ids = list(
-                s.scalars(
-                    select(Transcription.id).where(
-                        Transcription.created_at < before, Transcription.status != "processing"
+        """Delete finished or waiting jobs created before `before`, with their transcripts,
+        a batch per transaction (a job being processed is left for the next sweep)."""
+        deleted = 0
+        while True:
+            with self.db.write() as s:
+                ids = list(
+                    s.scalars(
+                        select(Transcription.id)
+                        .where(
+                            Transcription.created_at < before,
+                            Transcription.status != "processing",
+                        )
+                        .limit(EXPIRE_BATCH)
                     )
                 )
-            )
-            for chunk in _chunks(ids):
-                s.execute(delete(TranscriptRow).where(TranscriptRow.transcription_id.in_(chunk)))
-                s.execute(delete(Transcription).where(Transcription.id.in_(chunk)))
-            return len(ids)
+                s.execute(delete(TranscriptRow).where(TranscriptRow.transcription_id.in_(ids)))
+                s.execute(delete(Transcription).where(Transcription.id.in_(ids)))
+            deleted += len(ids)
+            if len(ids) < EXPIRE_BATCH:
+                return deleted
 
-    def expire_files(self, before: datetime) -> list[str]:
-        """Delete file rows created before `before`; returns their storage keys."""
-        with self.db.write() as s:
-            rows = s.execute(select(File.id, File.storage_key).where(File.created_at < before))
-            ids, keys = [], []
-            for file_id, key in rows:
-                ids.append(file_id)
-                keys.append(key)
-            for chunk in _chunks(ids):
-                s.execute(delete(File).where(File.id.in_(chunk)))
-            return keys
+    def expire_files(self, before: datetime, batch: Callable[[list[str]], object]) -> int:
+        """Delete file rows created before `before`, a batch per transaction, handing each
+        batch's storage keys to `batch` once its rows are gone."""
+        deleted = 0
+        while True:
+            with self.db.write() as s:
+                rows = s.execute(
+                    select(File.id, File.storage_key)
+                    .where(File.created_at < before)
+                    .limit(EXPIRE_BATCH)
+                ).all()
+                s.execute(delete(File).where(File.id.in_([file_id for file_id, _ in rows])))
+            batch([key for _, key in rows])
+            deleted += len(rows)
+            if len(rows) < EXPIRE_BATCH:
+                return deleted
 
     def purge_records(self, idempotency_before: datetime, deliveries_before: datetime) -> None:
         with self.db.write() as s:
@@ -554,7 +566,3 @@ class Store:
                     WebhookDelivery.created_at < deliveries_before,
                 )
             )
-
-
-def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
