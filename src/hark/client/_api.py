@@ -1,0 +1,365 @@
+"""The API namespaces (`files`, `stt`, `models`, `auth`), shared by both clients.
+
+Each method builds a plan (`_plans`) and hands it to its client: `Client` runs it and returns
+the result; `AsyncClient` returns an awaitable of the result (and, for `list_all`, an async
+iterator). So with `AsyncClient` every method below is awaited, and `list_all` is used with
+`async for`; the annotations show the result types.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import _plans as plans
+from ._plans import DEFAULT_MODEL, FileInput, ProgressCallback
+from .types import (
+    Count,
+    CreateTranscriptionConfig,
+    File,
+    FileList,
+    ModelList,
+    TemporaryApiKey,
+    TemporaryApiKeyUsageType,
+    Transcript,
+    Transcription,
+    TranscriptionList,
+    WebhookAuthConfig,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._client import BaseClient
+
+
+class _Namespace:
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client
+
+    def _run(self, plan: plans.Plan[Any]) -> Any:
+        return self._client._run(plan)
+
+    def _iterate(self, plan: plans.Plan[Any]) -> Any:
+        return self._client._iterate(plan)
+
+
+class FilesAPI(_Namespace):
+    """Uploaded audio files: `/v1/files`."""
+
+    def list(self, limit: int = 100, cursor: str | None = None) -> FileList:
+        """One page of files, newest first (`limit` 1-1000); pass `next_page_cursor` on."""
+        return self._run(plans.list_files(limit, cursor))
+
+    def list_all(self, limit: int = 100) -> Iterator[File]:
+        """Every file, fetching pages of `limit` lazily as the iteration goes."""
+        return self._iterate(plans.every_file(limit))
+
+    def count(self) -> Count:
+        """How many files there are (`total`)."""
+        return self._run(plans.count_files())
+
+    def get(self, file_id: str) -> File:
+        """One file. Raises HarkNotFoundError if there is none with this id."""
+        return self._run(plans.get_file(file_id))
+
+    def get_or_none(self, file_id: str) -> File | None:
+        """One file, or None if there is none with this id (other errors still raise)."""
+        return self._run(plans.or_none(plans.get_file(file_id)))
+
+    def delete(self, file_id: str) -> None:
+        """Delete a file and its stored audio. Raises HarkNotFoundError if there is none."""
+        return self._run(plans.delete_file(file_id))
+
+    def delete_if_exists(self, file_id: str) -> None:
+        """Delete a file if it exists (only not-found is ignored)."""
+        return self._run(plans.or_none(plans.delete_file(file_id)))
+
+    def delete_all(self, limit: int = 100) -> None:
+        """Delete every file, page by page while listing."""
+        return self._run(plans.delete_all_files(limit))
+
+    def upload(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> File:
+        """Upload audio: a path (str or Path), bytes, or a binary file object.
+
+        Files are streamed from disk, never read whole into memory. The name defaults to the
+        path's or stream's base name (`upload.bin` for bytes). The request carries an
+        `Idempotency-Key` (random unless given) so a retry cannot create a second file.
+        """
+        return self._run(plans.upload_file(file, filename, client_reference_id, idempotency_key))
+
+
+class SttAPI(_Namespace):
+    """Transcription jobs: `/v1/transcriptions`."""
+
+    def list(self, limit: int = 100, cursor: str | None = None) -> TranscriptionList:
+        """One page of transcriptions, newest first (`limit` 1-1000)."""
+        return self._run(plans.list_transcriptions(limit, cursor))
+
+    def list_all(self, limit: int = 100) -> Iterator[Transcription]:
+        """Every transcription, fetching pages of `limit` lazily as the iteration goes."""
+        return self._iterate(plans.every_transcription(limit))
+
+    def count(self) -> Count:
+        """How many transcriptions there are (`total`)."""
+        return self._run(plans.count_transcriptions())
+
+    def delete_all(self, limit: int = 100) -> None:
+        """Delete every transcription (not their files), page by page while listing."""
+        return self._run(plans.delete_all_transcriptions(limit))
+
+    def create(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file_id: str | None = None,
+        audio_url: str | None = None,
+        client_reference_id: str | None = None,
+        config: CreateTranscriptionConfig | None = None,
+        idempotency_key: str | None = None,
+    ) -> Transcription:
+        """Start a transcription of an uploaded file (`file_id`) or of `audio_url`.
+
+        Raises HarkValidationError for both or neither source, before sending. The request
+        carries an `Idempotency-Key` (random unless given), so retries are safe.
+        """
+        return self._run(
+            plans.create(model, file_id, audio_url, client_reference_id, config, idempotency_key)
+        )
+
+    def get(self, transcription_id: str) -> Transcription:
+        """One transcription (status, `progress`, errors). Raises HarkNotFoundError."""
+        return self._run(plans.get_transcription(transcription_id))
+
+    def get_or_none(self, transcription_id: str) -> Transcription | None:
+        """One transcription, or None if there is none with this id."""
+        return self._run(plans.or_none(plans.get_transcription(transcription_id)))
+
+    def delete(self, transcription_id: str) -> None:
+        """Delete a transcription (its file is kept). HarkConflictError while processing."""
+        return self._run(plans.delete_transcription(transcription_id))
+
+    def delete_if_exists(self, transcription_id: str) -> None:
+        """Delete a transcription if it exists (only not-found is ignored)."""
+        return self._run(plans.or_none(plans.delete_transcription(transcription_id)))
+
+    def destroy(self, transcription_id: str) -> None:
+        """Delete a transcription and then its uploaded file (if that still exists)."""
+        return self._run(plans.destroy(transcription_id))
+
+    def destroy_all(self, limit: int = 100) -> None:
+        """Delete every transcription and its file, page by page while listing."""
+        return self._run(plans.destroy_all(limit))
+
+    def get_transcript(self, transcription_id: str) -> Transcript:
+        """The transcript of a completed job (text and tokens; `.to_srt()`, `.to_vtt()`).
+
+        Raises HarkConflictError if the job is not completed."""
+        return self._run(plans.get_transcript(transcription_id))
+
+    def wait(
+        self,
+        transcription_id: str,
+        *,
+        interval_sec: float = 5.0,
+        timeout_sec: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcription:
+        """Poll until the job is `completed` or `error`, and return it (errors are not raised).
+
+        Polls start 0.25 s apart and back off to at most `interval_sec`, polling sooner when
+        the job's `progress` says it is about to finish. `on_progress(transcription)` is called
+        after every poll. Raises TimeoutError after `timeout_sec` (None: wait forever).
+        """
+        return self._run(plans.wait(transcription_id, interval_sec, timeout_sec, on_progress))
+
+    def transcribe_from_url(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str,
+        client_reference_id: str | None = None,
+        config: CreateTranscriptionConfig | None = None,
+    ) -> Transcription:
+        """Start a transcription of the audio at `audio_url` (fetched by the server)."""
+        return self._run(plans.create(model, None, audio_url, client_reference_id, config))
+
+    def transcribe_from_file_id(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file_id: str,
+        client_reference_id: str | None = None,
+        config: CreateTranscriptionConfig | None = None,
+    ) -> Transcription:
+        """Start a transcription of an uploaded file."""
+        return self._run(plans.create(model, file_id, None, client_reference_id, config))
+
+    def transcribe_from_file(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file: FileInput,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        config: CreateTranscriptionConfig | None = None,
+    ) -> Transcription:
+        """Upload `file`, then start its transcription (`client_reference_id` goes to both)."""
+        return self._run(
+            plans.transcribe(model, None, None, file, filename, client_reference_id, config)
+        )
+
+    def transcribe(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str | None = None,
+        file_id: str | None = None,
+        file: FileInput | None = None,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        config: CreateTranscriptionConfig | None = None,
+    ) -> Transcription:
+        """Start a transcription from exactly one of `file`, `file_id` and `audio_url`.
+
+        Raises HarkValidationError otherwise, before sending anything."""
+        return self._run(
+            plans.transcribe(model, audio_url, file_id, file, filename, client_reference_id, config)
+        )
+
+    def transcribe_file_with_webhook(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file: FileInput,
+        webhook_url: str,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        webhook_auth: WebhookAuthConfig | None = None,
+        config: CreateTranscriptionConfig | None = None,
+    ) -> Transcription:
+        """Upload `file` and start a transcription that POSTs to `webhook_url` when done.
+
+        The delivery carries `webhook_auth`'s header, else the client's webhook secret (see
+        `client.webhooks`), else no custom header."""
+        webhook = self._client.webhooks.webhook_payload(webhook_url, auth=webhook_auth)
+        return self._run(
+            plans.transcribe(
+                model,
+                None,
+                None,
+                file,
+                filename,
+                client_reference_id,
+                plans.with_webhook(config, webhook),
+            )
+        )
+
+    def transcribe_and_wait(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str | None = None,
+        file_id: str | None = None,
+        file: FileInput | None = None,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        delete_after: bool = False,
+        wait_interval_sec: float = 5.0,
+        wait_timeout_sec: float | None = None,
+        config: CreateTranscriptionConfig | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcription:
+        """`transcribe`, then `wait`; returns the finished transcription.
+
+        With `delete_after`, the transcription and then its file are deleted afterwards."""
+        return self._run(
+            plans.transcribe_and_wait(
+                model,
+                audio_url,
+                file_id,
+                file,
+                filename,
+                client_reference_id,
+                config,
+                delete_after,
+                wait_interval_sec,
+                wait_timeout_sec,
+                on_progress,
+            )
+        )
+
+    def transcribe_and_wait_with_tokens(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str | None = None,
+        file_id: str | None = None,
+        file: FileInput | None = None,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        delete_after: bool = False,
+        wait_interval_sec: float = 5.0,
+        wait_timeout_sec: float | None = None,
+        config: CreateTranscriptionConfig | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        """`transcribe_and_wait`, then `get_transcript`; returns the transcript.
+
+        With `delete_after`, the transcription and its file are deleted after fetching it.
+        Raises HarkConflictError if the job ended in `error`."""
+        return self._run(
+            plans.transcribe_and_wait_with_tokens(
+                model,
+                audio_url,
+                file_id,
+                file,
+                filename,
+                client_reference_id,
+                config,
+                delete_after=delete_after,
+                wait_interval_sec=wait_interval_sec,
+                wait_timeout_sec=wait_timeout_sec,
+                on_progress=on_progress,
+            )
+        )
+
+
+class ModelsAPI(_Namespace):
+    """The models this server offers: `/v1/models`."""
+
+    def list(self) -> ModelList:
+        """Every model (`.models`): ids, languages, translation support."""
+        return self._run(plans.list_models())
+
+
+class AuthAPI(_Namespace):
+    """Temporary API keys: `/v1/auth/temporary-api-key`."""
+
+    def create_temporary_api_key(
+        self,
+        *,
+        usage_type: TemporaryApiKeyUsageType = "transcribe_websocket",
+        expires_in_seconds: int = 300,
+        client_reference_id: str | None = None,
+        single_use: bool | None = None,
+        max_session_duration_seconds: int | None = None,
+    ) -> TemporaryApiKey:
+        """A short-lived key (`api_key`, `expires_at`) to hand to a browser or device.
+
+        `expires_in_seconds` is 1-3600. Not retried automatically (it is not idempotent)."""
+        return self._run(
+            plans.create_temporary_api_key(
+                usage_type=usage_type,
+                expires_in_seconds=expires_in_seconds,
+                client_reference_id=client_reference_id,
+                single_use=single_use,
+                max_session_duration_seconds=max_session_duration_seconds,
+            )
+        )
