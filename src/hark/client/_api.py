@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _plans as plans
-from ._plans import DEFAULT_MODEL, FileInput, ProgressCallback
+from ._plans import DEFAULT_MODEL, Config, FileInput, ProgressCallback
 from .types import (
     Count,
-    CreateTranscriptionConfig,
     File,
     FileList,
     ModelList,
@@ -121,7 +120,7 @@ class SttAPI(_Namespace):
         file_id: str | None = None,
         audio_url: str | None = None,
         client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
         idempotency_key: str | None = None,
     ) -> Transcription:
         """Start a transcription of an uploaded file (`file_id`) or of `audio_url`.
@@ -185,7 +184,7 @@ class SttAPI(_Namespace):
         model: str = DEFAULT_MODEL,
         audio_url: str,
         client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
     ) -> Transcription:
         """Start a transcription of the audio at `audio_url` (fetched by the server)."""
         return self._run(plans.create(model, None, audio_url, client_reference_id, config))
@@ -196,7 +195,7 @@ class SttAPI(_Namespace):
         model: str = DEFAULT_MODEL,
         file_id: str,
         client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
     ) -> Transcription:
         """Start a transcription of an uploaded file."""
         return self._run(plans.create(model, file_id, None, client_reference_id, config))
@@ -208,7 +207,7 @@ class SttAPI(_Namespace):
         file: FileInput,
         filename: str | None = None,
         client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
     ) -> Transcription:
         """Upload `file`, then start its transcription (`client_reference_id` goes to both)."""
         return self._run(
@@ -224,7 +223,7 @@ class SttAPI(_Namespace):
         file: FileInput | None = None,
         filename: str | None = None,
         client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
     ) -> Transcription:
         """Start a transcription from exactly one of `file`, `file_id` and `audio_url`.
 
@@ -242,7 +241,7 @@ class SttAPI(_Namespace):
         filename: str | None = None,
         client_reference_id: str | None = None,
         webhook_auth: WebhookAuthConfig | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
     ) -> Transcription:
         """Upload `file` and start a transcription that POSTs to `webhook_url` when done.
 
@@ -273,7 +272,7 @@ class SttAPI(_Namespace):
         delete_after: bool = False,
         wait_interval_sec: float = 5.0,
         wait_timeout_sec: float | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
         on_progress: ProgressCallback | None = None,
     ) -> Transcription:
         """`transcribe`, then `wait`; returns the finished transcription.
@@ -307,7 +306,7 @@ class SttAPI(_Namespace):
         delete_after: bool = False,
         wait_interval_sec: float = 5.0,
         wait_timeout_sec: float | None = None,
-        config: CreateTranscriptionConfig | None = None,
+        config: Config = None,
         on_progress: ProgressCallback | None = None,
     ) -> Transcript:
         """`transcribe_and_wait`, then `get_transcript`; returns the transcript.

@@ -40,6 +40,16 @@ from .types import (
 DEFAULT_MODEL = "stt-async-v5"
 FileInput = BinaryIO | bytes | bytearray | Path | str
 ProgressCallback = Callable[[Transcription], None]
+Config = CreateTranscriptionConfig | Mapping[str, Any] | None
+
+
+def config_values(config: Config) -> dict[str, Any]:
+    """The fields a config sets (a CreateTranscriptionConfig, or a dict of the same fields)."""
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        config = validated(CreateTranscriptionConfig, **config)
+    return config.model_dump(exclude_none=True)
 
 
 def _path(*parts: str) -> str:
@@ -239,7 +249,7 @@ def create(
     file_id: str | None,
     audio_url: str | None,
     client_reference_id: str | None,
-    config: CreateTranscriptionConfig | None,
+    config: Config,
     idempotency_key: str | None = None,
 ) -> Plan[Transcription]:
     if file_id is not None and audio_url is not None:
@@ -250,8 +260,7 @@ def create(
         "audio_url": audio_url,
         "client_reference_id": client_reference_id,
     }
-    if config is not None:  # as in the Soniox SDK, what the config sets wins
-        values.update(config.model_dump(exclude_none=True))
+    values.update(config_values(config))  # as in the Soniox SDK, what the config sets wins
     payload = validated(CreateTranscriptionPayload, **values)
     request = Request(
         "POST",
@@ -270,7 +279,7 @@ def transcribe(
     file: FileInput | None,
     filename: str | None,
     client_reference_id: str | None,
-    config: CreateTranscriptionConfig | None,
+    config: Config,
 ) -> Plan[Transcription]:
     """Create a transcription from exactly one of `file` (uploaded first), `file_id` or
     `audio_url`. If creating fails after an upload, the uploaded file is deleted again."""
@@ -356,7 +365,7 @@ def transcribe_and_wait(
     file: FileInput | None,
     filename: str | None,
     client_reference_id: str | None,
-    config: CreateTranscriptionConfig | None,
+    config: Config,
     delete_after: bool,
     wait_interval_sec: float,
     wait_timeout_sec: float | None,
@@ -388,11 +397,8 @@ def transcribe_and_wait_with_tokens(
     return transcript
 
 
-def with_webhook(
-    config: CreateTranscriptionConfig | None, webhook: Mapping[str, str]
-) -> CreateTranscriptionConfig:
-    values = config.model_dump(exclude_none=True) if config else {}
-    return validated(CreateTranscriptionConfig, **{**values, **webhook})
+def with_webhook(config: Config, webhook: Mapping[str, str]) -> CreateTranscriptionConfig:
+    return validated(CreateTranscriptionConfig, **{**config_values(config), **webhook})
 
 
 # -- models and auth ---------------------------------------------------------------------------
