@@ -12,7 +12,7 @@ starts with white space starting a new word. Words are grouped into cues:
 - a cue holds at most `max_lines` lines of at most `max_chars` characters (lines are balanced;
   a word longer than a line is cut), and lasts at most `max_duration_ms` unless one word is
   longer than that;
-- a cue that is already one full line long also ends after a clause (`,` `;` `:`);
+- a cue that already fills two thirds of a line also ends after a clause (`,` `;` `:`);
 - cues never overlap and last at least `min_duration_ms` where the next cue leaves room.
 """
 
@@ -172,7 +172,7 @@ def _breaks_before(
     ending = last.text.rstrip(_CLOSERS)
     if ending.endswith(_SENTENCE_END) or word.speaker != last.speaker:
         return True
-    if ending.endswith(_CLAUSE_END) and len(" ".join(cue.texts())) >= max_chars:
+    if ending.endswith(_CLAUSE_END) and 3 * len(" ".join(cue.texts())) >= 2 * max_chars:
         return True
     gap_from = cue.end_ms
     if word.start_ms is not None and gap_from is not None and word.start_ms - gap_from >= pause_ms:
