@@ -94,6 +94,37 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hark", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_client_commands(sub)  # transcribe, files, jobs: defined below, client-side only
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="data directory (env HARK_DATA_DIR)")
+
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the API server with an in-process worker"
+    )
+    serve.add_argument("--host", help="bind address (env HARK_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (env HARK_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, help="transcription workers (env HARK_WORKERS)")
+    serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser(
+        "create", parents=[common], help="create a key and print it (shown only once)"
+    )
+    create.add_argument("--project", default="default", help="project the key belongs to")
+    create.add_argument("--name", help="a label for the key")
+    keys_sub.add_parser("list", parents=[common], help="list keys (prefixes only)")
+    revoke = keys_sub.add_parser("revoke", parents=[common], help="revoke a key by id or prefix")
+    revoke.add_argument("key_id")
+    keys.set_defaults(func=cmd_keys)
+    return parser
+
+
 # -- client commands: talk to a running server over HTTP with hark.client only ----------------
 
 
@@ -322,37 +353,6 @@ def _add_client_commands(sub) -> None:
     jobs_delete = jobs_sub.add_parser("delete", parents=[remote], help="delete transcriptions")
     jobs_delete.add_argument("ids", nargs="+", metavar="ID")
     jobs.set_defaults(func=_client_command(cmd_jobs))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hark", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="data directory (env HARK_DATA_DIR)")
-
-    serve = sub.add_parser(
-        "serve", parents=[common], help="run the API server with an in-process worker"
-    )
-    serve.add_argument("--host", help="bind address (env HARK_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (env HARK_PORT, default 8000)")
-    serve.add_argument("--workers", type=int, help="transcription workers (env HARK_WORKERS)")
-    serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
-    serve.set_defaults(func=cmd_serve)
-
-    keys = sub.add_parser("keys", help="manage API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser(
-        "create", parents=[common], help="create a key and print it (shown only once)"
-    )
-    create.add_argument("--project", default="default", help="project the key belongs to")
-    create.add_argument("--name", help="a label for the key")
-    keys_sub.add_parser("list", parents=[common], help="list keys (prefixes only)")
-    revoke = keys_sub.add_parser("revoke", parents=[common], help="revoke a key by id or prefix")
-    revoke.add_argument("key_id")
-    keys.set_defaults(func=cmd_keys)
-    _add_client_commands(sub)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
