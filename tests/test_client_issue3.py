@@ -156,6 +156,10 @@ def test_webhook_delivery_verifies(sdk, site):  # needs webhook deliveries (issu
     headers, body = site.wait_for_delivery()
     event = sdk.raw.webhooks.unwrap(body, headers)  # header and HMAC signature both checked
     assert event.id == job.id and event.status == "completed"
+    # The server records the receiver's answer just after the receiver has seen the request.
+    deadline = time.monotonic() + 10
+    while sdk.stt.get(job.id).webhook_status_code is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert sdk.stt.get(job.id).webhook_status_code == 200
 
     site.deliveries.clear()
