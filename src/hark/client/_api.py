@@ -8,7 +8,7 @@ iterator). So with `AsyncClient` every method below is awaited, and `list_all` i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _plans as plans
 from ._plans import DEFAULT_MODEL, Config, FileInput, ProgressCallback
@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     from ._client import BaseClient
 
 
+ItemT = TypeVar("ItemT")
+PageT = TypeVar("PageT")
+
+
+def _arguments(local_names: dict[str, Any]) -> dict[str, Any]:
+    """A method's arguments (its `locals()` at the start), to pass on to the plan as they are."""
+    return {name: value for name, value in local_names.items() if name != "self"}
+
+
 class _Namespace:
     def __init__(self, client: BaseClient) -> None:
         self._client = client
@@ -42,40 +51,50 @@ class _Namespace:
         return self._client._iterate(plan)
 
 
-class FilesAPI(_Namespace):
-    """Uploaded audio files: `/v1/files`."""
+class _CollectionAPI(_Namespace, Generic[ItemT, PageT]):
+    """What `files` and `stt` have in common: paging, counting, getting and deleting."""
 
-    def list(self, limit: int = 100, cursor: str | None = None) -> FileList:
-        """One page of files, newest first (`limit` 1-1000); pass `next_page_cursor` on."""
-        return self._run(plans.list_files(limit, cursor))
+    _collection: plans.Collection
 
-    def list_all(self, limit: int = 100) -> Iterator[File]:
-        """Every file, fetching pages of `limit` lazily as the iteration goes."""
-        return self._iterate(plans.every_file(limit))
+    def list(self, limit: int = 100, cursor: str | None = None) -> PageT:
+        """One page, newest first (`limit` 1-1000); pass its `next_page_cursor` on for the
+        next page. Raises HarkValidationError for a limit out of range, before sending."""
+        return self._run(self._collection.list(limit, cursor))
+
+    def list_all(self, limit: int = 100) -> Iterator[ItemT]:
+        """Every item, fetching pages of `limit` lazily as the iteration goes (so items may be
+        deleted while iterating). An async iterator on AsyncClient."""
+        return self._iterate(self._collection.every(limit))
 
     def count(self) -> Count:
-        """How many files there are (`total`)."""
-        return self._run(plans.count_files())
+        """How many there are (`total`)."""
+        return self._run(self._collection.count())
 
-    def get(self, file_id: str) -> File:
-        """One file. Raises HarkNotFoundError if there is none with this id."""
-        return self._run(plans.get_file(file_id))
+    def get(self, item_id: str) -> ItemT:
+        """One item by id. Raises HarkNotFoundError if there is none."""
+        return self._run(self._collection.get(item_id))
 
-    def get_or_none(self, file_id: str) -> File | None:
-        """One file, or None if there is none with this id (other errors still raise)."""
-        return self._run(plans.or_none(plans.get_file(file_id)))
+    def get_or_none(self, item_id: str) -> ItemT | None:
+        """One item by id, or None if there is none (any other error still raises)."""
+        return self._run(plans.or_none(self._collection.get(item_id)))
 
-    def delete(self, file_id: str) -> None:
-        """Delete a file and its stored audio. Raises HarkNotFoundError if there is none."""
-        return self._run(plans.delete_file(file_id))
+    def delete(self, item_id: str) -> None:
+        """Delete one item by id. Raises HarkNotFoundError if there is none."""
+        return self._run(self._collection.delete(item_id))
 
-    def delete_if_exists(self, file_id: str) -> None:
-        """Delete a file if it exists (only not-found is ignored)."""
-        return self._run(plans.or_none(plans.delete_file(file_id)))
+    def delete_if_exists(self, item_id: str) -> None:
+        """Delete one item by id if it exists (only not-found is ignored)."""
+        return self._run(plans.or_none(self._collection.delete(item_id)))
 
     def delete_all(self, limit: int = 100) -> None:
-        """Delete every file, page by page while listing."""
-        return self._run(plans.delete_all_files(limit))
+        """Delete every item, page by page while listing; stops at the first failure."""
+        return self._run(self._collection.delete_all(limit))
+
+
+class FilesAPI(_CollectionAPI[File, FileList]):
+    """Uploaded audio files: `/v1/files`. Deleting a file also removes its stored audio."""
+
+    _collection = plans.FILES
 
     def upload(
         self,
@@ -94,24 +113,11 @@ class FilesAPI(_Namespace):
         return self._run(plans.upload_file(file, filename, client_reference_id, idempotency_key))
 
 
-class SttAPI(_Namespace):
-    """Transcription jobs: `/v1/transcriptions`."""
+class SttAPI(_CollectionAPI[Transcription, TranscriptionList]):
+    """Transcription jobs: `/v1/transcriptions`. Deleting a transcription keeps its file, and
+    is refused (HarkConflictError) while it is processing; `destroy` deletes both."""
 
-    def list(self, limit: int = 100, cursor: str | None = None) -> TranscriptionList:
-        """One page of transcriptions, newest first (`limit` 1-1000)."""
-        return self._run(plans.list_transcriptions(limit, cursor))
-
-    def list_all(self, limit: int = 100) -> Iterator[Transcription]:
-        """Every transcription, fetching pages of `limit` lazily as the iteration goes."""
-        return self._iterate(plans.every_transcription(limit))
-
-    def count(self) -> Count:
-        """How many transcriptions there are (`total`)."""
-        return self._run(plans.count_transcriptions())
-
-    def delete_all(self, limit: int = 100) -> None:
-        """Delete every transcription (not their files), page by page while listing."""
-        return self._run(plans.delete_all_transcriptions(limit))
+    _collection = plans.TRANSCRIPTIONS
 
     def create(
         self,
@@ -128,25 +134,7 @@ class SttAPI(_Namespace):
         Raises HarkValidationError for both or neither source, before sending. The request
         carries an `Idempotency-Key` (random unless given), so retries are safe.
         """
-        return self._run(
-            plans.create(model, file_id, audio_url, client_reference_id, config, idempotency_key)
-        )
-
-    def get(self, transcription_id: str) -> Transcription:
-        """One transcription (status, `progress`, errors). Raises HarkNotFoundError."""
-        return self._run(plans.get_transcription(transcription_id))
-
-    def get_or_none(self, transcription_id: str) -> Transcription | None:
-        """One transcription, or None if there is none with this id."""
-        return self._run(plans.or_none(plans.get_transcription(transcription_id)))
-
-    def delete(self, transcription_id: str) -> None:
-        """Delete a transcription (its file is kept). HarkConflictError while processing."""
-        return self._run(plans.delete_transcription(transcription_id))
-
-    def delete_if_exists(self, transcription_id: str) -> None:
-        """Delete a transcription if it exists (only not-found is ignored)."""
-        return self._run(plans.or_none(plans.delete_transcription(transcription_id)))
+        return self._run(plans.create(**_arguments(locals())))
 
     def destroy(self, transcription_id: str) -> None:
         """Delete a transcription and then its uploaded file (if that still exists)."""
@@ -187,7 +175,7 @@ class SttAPI(_Namespace):
         config: Config = None,
     ) -> Transcription:
         """Start a transcription of the audio at `audio_url` (fetched by the server)."""
-        return self._run(plans.create(model, None, audio_url, client_reference_id, config))
+        return self._run(plans.create(**_arguments(locals())))
 
     def transcribe_from_file_id(
         self,
@@ -198,7 +186,7 @@ class SttAPI(_Namespace):
         config: Config = None,
     ) -> Transcription:
         """Start a transcription of an uploaded file."""
-        return self._run(plans.create(model, file_id, None, client_reference_id, config))
+        return self._run(plans.create(**_arguments(locals())))
 
     def transcribe_from_file(
         self,
@@ -210,9 +198,7 @@ class SttAPI(_Namespace):
         config: Config = None,
     ) -> Transcription:
         """Upload `file`, then start its transcription (`client_reference_id` goes to both)."""
-        return self._run(
-            plans.transcribe(model, None, None, file, filename, client_reference_id, config)
-        )
+        return self._run(plans.transcribe(**_arguments(locals())))
 
     def transcribe(
         self,
@@ -228,9 +214,7 @@ class SttAPI(_Namespace):
         """Start a transcription from exactly one of `file`, `file_id` and `audio_url`.
 
         Raises HarkValidationError otherwise, before sending anything."""
-        return self._run(
-            plans.transcribe(model, audio_url, file_id, file, filename, client_reference_id, config)
-        )
+        return self._run(plans.transcribe(**_arguments(locals())))
 
     def transcribe_file_with_webhook(
         self,
@@ -247,18 +231,12 @@ class SttAPI(_Namespace):
 
         The delivery carries `webhook_auth`'s header, else the client's webhook secret (see
         `client.webhooks`), else no custom header."""
-        webhook = self._client.webhooks.webhook_payload(webhook_url, auth=webhook_auth)
-        return self._run(
-            plans.transcribe(
-                model,
-                None,
-                None,
-                file,
-                filename,
-                client_reference_id,
-                plans.with_webhook(config, webhook),
-            )
+        arguments = _arguments(locals())
+        webhook = self._client.webhooks.webhook_payload(
+            arguments.pop("webhook_url"), auth=arguments.pop("webhook_auth")
         )
+        arguments["config"] = plans.with_webhook(config, webhook)
+        return self._run(plans.transcribe(**arguments))
 
     def transcribe_and_wait(
         self,
@@ -278,21 +256,7 @@ class SttAPI(_Namespace):
         """`transcribe`, then `wait`; returns the finished transcription.
 
         With `delete_after`, the transcription and then its file are deleted afterwards."""
-        return self._run(
-            plans.transcribe_and_wait(
-                model,
-                audio_url,
-                file_id,
-                file,
-                filename,
-                client_reference_id,
-                config,
-                delete_after,
-                wait_interval_sec,
-                wait_timeout_sec,
-                on_progress,
-            )
-        )
+        return self._run(plans.transcribe_and_wait(**_arguments(locals())))
 
     def transcribe_and_wait_with_tokens(
         self,
@@ -313,21 +277,7 @@ class SttAPI(_Namespace):
 
         With `delete_after`, the transcription and its file are deleted after fetching it.
         Raises HarkConflictError if the job ended in `error`."""
-        return self._run(
-            plans.transcribe_and_wait_with_tokens(
-                model,
-                audio_url,
-                file_id,
-                file,
-                filename,
-                client_reference_id,
-                config,
-                delete_after=delete_after,
-                wait_interval_sec=wait_interval_sec,
-                wait_timeout_sec=wait_timeout_sec,
-                on_progress=on_progress,
-            )
-        )
+        return self._run(plans.transcribe_and_wait_with_tokens(**_arguments(locals())))
 
 
 class ModelsAPI(_Namespace):

@@ -7,9 +7,12 @@ import io
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
+
+from pydantic import BaseModel
 
 from ._core import (
     Emit,
@@ -92,26 +95,6 @@ def or_none(plan: Plan[Any]) -> Plan[Any]:
         return None
 
 
-def list_page(kind: str, model: type, limit: int, cursor: str | None) -> Plan[Any]:
-    params = validated(ListParams, limit=limit, cursor=cursor)
-    request = Request("GET", _path(kind), params=params.model_dump(exclude_none=True), retry=True)
-    return (yield from call(request, model))
-
-
-def every(kind: str, model: type, limit: int) -> Plan[None]:
-    """Emit each item of every page, fetching a page only when the previous one is used up.
-
-    Stops when `next_page_cursor` is null, absent or empty."""
-    cursor: str | None = None
-    while True:
-        page = yield from list_page(kind, model, limit, cursor)
-        for item in getattr(page, kind):
-            yield Emit(item)
-        cursor = page.next_page_cursor
-        if not cursor:
-            return
-
-
 def for_each(source: Plan[Any], action: Callable[[Any], Plan[Any]]) -> Plan[None]:
     """Run `action` on each item `source` emits, as it emits it (so deleting while paging)."""
     outcome: Any = None
@@ -127,31 +110,54 @@ def for_each(source: Plan[Any], action: Callable[[Any], Plan[Any]]) -> Plan[None
             outcome = yield effect
 
 
+# -- the two collections -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The plans every collection (`/files`, `/transcriptions`) has, parameterized by kind."""
+
+    kind: str
+    item: type[BaseModel]
+    page: type[BaseModel]
+
+    def list(self, limit: int, cursor: str | None) -> Plan[Any]:
+        params = validated(ListParams, limit=limit, cursor=cursor)
+        request = _get(self.kind)
+        request.params = params.model_dump(exclude_none=True)
+        return (yield from call(request, self.page))
+
+    def every(self, limit: int) -> Plan[None]:
+        """Emit each item of every page, fetching a page only when the previous one is used
+        up. Stops when `next_page_cursor` is null, absent or empty."""
+        cursor: str | None = None
+        while True:
+            page = yield from self.list(limit, cursor)
+            for item in getattr(page, self.kind):
+                yield Emit(item)
+            cursor = page.next_page_cursor
+            if not cursor:
+                return
+
+    def count(self) -> Plan[Count]:
+        return (yield from call(_get(self.kind, "count"), Count))
+
+    def get(self, item_id: str) -> Plan[Any]:
+        return (yield from call(_get(self.kind, item_id), self.item))
+
+    def delete(self, item_id: str) -> Plan[None]:
+        return (yield from call_no_content(_delete(self.kind, item_id)))
+
+    def delete_all(self, limit: int) -> Plan[None]:
+        """Delete every item while paging through the list."""
+        return (yield from for_each(self.every(limit), lambda x: or_none(self.delete(x.id))))
+
+
+FILES = Collection("files", File, FileList)
+TRANSCRIPTIONS = Collection("transcriptions", Transcription, TranscriptionList)
+
+
 # -- files -------------------------------------------------------------------------------------
-
-
-def list_files(limit: int, cursor: str | None) -> Plan[FileList]:
-    return (yield from list_page("files", FileList, limit, cursor))
-
-
-def every_file(limit: int) -> Plan[None]:
-    return (yield from every("files", FileList, limit))
-
-
-def count_files() -> Plan[Count]:
-    return (yield from call(_get("files", "count"), Count))
-
-
-def get_file(file_id: str) -> Plan[File]:
-    return (yield from call(_get("files", file_id), File))
-
-
-def delete_file(file_id: str) -> Plan[None]:
-    return (yield from call_no_content(_delete("files", file_id)))
-
-
-def delete_all_files(limit: int) -> Plan[None]:
-    return (yield from for_each(every_file(limit), lambda f: or_none(delete_file(f.id))))
 
 
 def open_upload(file: FileInput, filename: str | None) -> tuple[BinaryIO, str, bool]:
@@ -195,61 +201,34 @@ def upload_file(
 # -- transcriptions ----------------------------------------------------------------------------
 
 
-def list_transcriptions(limit: int, cursor: str | None) -> Plan[TranscriptionList]:
-    return (yield from list_page("transcriptions", TranscriptionList, limit, cursor))
-
-
-def every_transcription(limit: int) -> Plan[None]:
-    return (yield from every("transcriptions", TranscriptionList, limit))
-
-
-def count_transcriptions() -> Plan[Count]:
-    return (yield from call(_get("transcriptions", "count"), Count))
-
-
-def get_transcription(transcription_id: str) -> Plan[Transcription]:
-    return (yield from call(_get("transcriptions", transcription_id), Transcription))
-
-
-def delete_transcription(transcription_id: str) -> Plan[None]:
-    return (yield from call_no_content(_delete("transcriptions", transcription_id)))
-
-
 def get_transcript(transcription_id: str) -> Plan[Transcript]:
     return (yield from call(_get("transcriptions", transcription_id, "transcript"), Transcript))
 
 
-def delete_all_transcriptions(limit: int) -> Plan[None]:
-    return (
-        yield from for_each(
-            every_transcription(limit), lambda t: or_none(delete_transcription(t.id))
-        )
-    )
-
-
 def destroy(transcription_id: str) -> Plan[None]:
     """Delete a transcription, then its uploaded file if that still exists."""
-    job = yield from get_transcription(transcription_id)
-    yield from delete_transcription(job.id)
+    job = yield from TRANSCRIPTIONS.get(transcription_id)
+    yield from TRANSCRIPTIONS.delete(job.id)
     if job.file_id:
-        yield from or_none(delete_file(job.file_id))
+        yield from or_none(FILES.delete(job.file_id))
 
 
 def destroy_all(limit: int) -> Plan[None]:
     def destroy_one(job: Transcription) -> Plan[None]:
-        yield from or_none(delete_transcription(job.id))
+        yield from or_none(TRANSCRIPTIONS.delete(job.id))
         if job.file_id:
-            yield from or_none(delete_file(job.file_id))
+            yield from or_none(FILES.delete(job.file_id))
 
-    return (yield from for_each(every_transcription(limit), destroy_one))
+    return (yield from for_each(TRANSCRIPTIONS.every(limit), destroy_one))
 
 
 def create(
-    model: str,
-    file_id: str | None,
-    audio_url: str | None,
-    client_reference_id: str | None,
-    config: Config,
+    *,
+    model: str = DEFAULT_MODEL,
+    file_id: str | None = None,
+    audio_url: str | None = None,
+    client_reference_id: str | None = None,
+    config: Config = None,
     idempotency_key: str | None = None,
 ) -> Plan[Transcription]:
     if file_id is not None and audio_url is not None:
@@ -273,13 +252,14 @@ def create(
 
 
 def transcribe(
-    model: str,
-    audio_url: str | None,
-    file_id: str | None,
-    file: FileInput | None,
-    filename: str | None,
-    client_reference_id: str | None,
-    config: Config,
+    *,
+    model: str = DEFAULT_MODEL,
+    audio_url: str | None = None,
+    file_id: str | None = None,
+    file: FileInput | None = None,
+    filename: str | None = None,
+    client_reference_id: str | None = None,
+    config: Config = None,
 ) -> Plan[Transcription]:
     """Create a transcription from exactly one of `file` (uploaded first), `file_id` or
     `audio_url`. If creating fails after an upload, the uploaded file is deleted again."""
@@ -291,13 +271,14 @@ def transcribe(
     if len(given) != 1:
         detail = f" (got {' and '.join(given)})" if given else ""
         raise HarkValidationError(f"Provide exactly one of file, file_id and audio_url{detail}")
+    options = {"model": model, "client_reference_id": client_reference_id, "config": config}
     if file is None:
-        return (yield from create(model, file_id, audio_url, client_reference_id, config))
+        return (yield from create(file_id=file_id, audio_url=audio_url, **options))
     uploaded = yield from upload_file(file, filename, client_reference_id, None)
     try:
-        return (yield from create(model, uploaded.id, None, client_reference_id, config))
+        return (yield from create(file_id=uploaded.id, **options))
     except HarkAPIError:
-        yield from or_none(delete_file(uploaded.id))
+        yield from or_none(FILES.delete(uploaded.id))
         raise
 
 
@@ -338,7 +319,7 @@ def wait(
     deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
     schedule = PollSchedule(interval_sec)
     while True:
-        job = yield from get_transcription(transcription_id)
+        job = yield from TRANSCRIPTIONS.get(transcription_id)
         if on_progress is not None:
             on_progress(job)
         if job.finished:
@@ -353,27 +334,21 @@ def wait(
 
 
 def _delete_job_and_file(job: Transcription) -> Plan[None]:
-    yield from delete_transcription(job.id)
+    yield from TRANSCRIPTIONS.delete(job.id)
     if job.file_id:
-        yield from delete_file(job.file_id)
+        yield from FILES.delete(job.file_id)
 
 
 def transcribe_and_wait(
-    model: str,
-    audio_url: str | None,
-    file_id: str | None,
-    file: FileInput | None,
-    filename: str | None,
-    client_reference_id: str | None,
-    config: Config,
-    delete_after: bool,
-    wait_interval_sec: float,
-    wait_timeout_sec: float | None,
-    on_progress: ProgressCallback | None,
+    *,
+    delete_after: bool = False,
+    wait_interval_sec: float = 5.0,
+    wait_timeout_sec: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    **source: Any,
 ) -> Plan[Transcription]:
-    job = yield from transcribe(
-        model, audio_url, file_id, file, filename, client_reference_id, config
-    )
+    """`transcribe(**source)`, then `wait`; with `delete_after`, delete the job and its file."""
+    job = yield from transcribe(**source)
     job = yield from wait(job.id, wait_interval_sec, wait_timeout_sec, on_progress)
     if delete_after:
         yield from _delete_job_and_file(job)
@@ -381,11 +356,11 @@ def transcribe_and_wait(
 
 
 def transcribe_and_wait_with_tokens(
-    *args: Any, delete_after: bool, **kwargs: Any
+    *, delete_after: bool = False, **kwargs: Any
 ) -> Plan[Transcript]:
     """`transcribe_and_wait`, then the transcript; with `delete_after`, the job and its file
     are deleted after the transcript was fetched (or failed to be)."""
-    job = yield from transcribe_and_wait(*args, delete_after=False, **kwargs)
+    job = yield from transcribe_and_wait(delete_after=False, **kwargs)
     try:
         transcript = yield from get_transcript(job.id)
     except HarkAPIError:
