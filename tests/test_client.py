@@ -306,4 +306,9 @@ def test_configuration_from_environment(server, project_keys, monkeypatch):
     monkeypatch.delenv("HARK_API_BASE_URL")
     with pytest.raises(HarkValidationError, match="api_key"):
         Client()
-    assert Client(api_key="k").api_base_url == "http://127.0.0.1:8000/v1"
+    default = Client(api_key="k")
+    assert default.api_base_url == "http://127.0.0.1:8000/v1"
+    assert default.websocket_base_url == "ws://127.0.0.1:8000/transcribe-websocket"
+    secure = Client(api_key="k", api_base_url="https://stt.example:8443/v1/")
+    assert secure.api_base_url == "https://stt.example:8443/v1"
+    assert secure.websocket_base_url == "wss://stt.example:8443/transcribe-websocket"

@@ -19,16 +19,24 @@ from .errors import HarkValidationError
 from .webhooks import DEFAULT_TOLERANCE_SEC, WebhooksAPI
 
 DEFAULT_API_BASE_URL = "http://127.0.0.1:8000/v1"
-DEFAULT_WEBSOCKET_BASE_URL = "ws://127.0.0.1:8000/transcribe-websocket"
 DEFAULT_TIMEOUT_SEC = 30.0
 API_KEY_ENV = "HARK_API_KEY"
 API_BASE_URL_ENV = "HARK_API_BASE_URL"
+
+
+def _websocket_url(api_base_url: str) -> str:
+    """Hark's realtime endpoint on the API's host: http(s)://h/v1 -> ws(s)://h/transcribe-websocket"""
+    url = httpx.URL(api_base_url)
+    return str(
+        url.copy_with(scheme="wss" if url.scheme == "https" else "ws", path="/transcribe-websocket")
+    )
 
 
 class BaseClient:
     """Configuration and namespaces shared by `Client` and `AsyncClient`."""
 
     _http: httpx.Client | httpx.AsyncClient
+    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
 
     def __init__(
         self,
@@ -57,7 +65,7 @@ class BaseClient:
         self.api_base_url = (
             api_base_url or os.environ.get(API_BASE_URL_ENV) or DEFAULT_API_BASE_URL
         ).rstrip("/")
-        self.websocket_base_url = websocket_base_url or DEFAULT_WEBSOCKET_BASE_URL
+        self.websocket_base_url = websocket_base_url or _websocket_url(self.api_base_url)
         self.timeout_sec = DEFAULT_TIMEOUT_SEC if timeout_sec is None else timeout_sec
         self.webhook_secret = webhook_secret
         self.webhook_signature_header = webhook_signature_header
@@ -66,7 +74,7 @@ class BaseClient:
         self.retry_policy = RetryPolicy(max_retries=max_retries, backoff_sec=retry_backoff_sec)
         kwargs = {**(client_kwargs or {}), **extra_client_kwargs}
         headers = {**dict(kwargs.pop("headers", None) or {}), **self._auth_headers()}
-        self._http_options = dict(
+        self._http = self._http_class(
             base_url=self.api_base_url + "/", headers=headers, timeout=self.timeout_sec, **kwargs
         )
 
@@ -147,10 +155,7 @@ class Client(BaseClient):
     """
 
     _http: httpx.Client
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._http = httpx.Client(**self._http_options)
+    _http_class = httpx.Client
 
     def _perform(self, effect: Request | Sleep) -> Any:
         if isinstance(effect, Sleep):
@@ -207,10 +212,7 @@ class AsyncClient(BaseClient):
     """
 
     _http: httpx.AsyncClient
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._http = httpx.AsyncClient(**self._http_options)
+    _http_class = httpx.AsyncClient
 
     async def _perform(self, effect: Request | Sleep) -> Any:
         if isinstance(effect, Sleep):
