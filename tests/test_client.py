@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import time
 
@@ -66,6 +67,8 @@ def test_files(sdk):
     assert sdk.files.upload(io.BytesIO(b"abc"), filename="x.wav").size == 3
 
     assert sdk.files.get(by_path.id) == by_path
+    assert sdk.files.get(file_id=by_path.id) == by_path  # the Soniox SDK's parameter names
+    assert list(inspect.signature(sdk.raw.files.get).parameters) == ["file_id"]
     assert sdk.files.get_or_none(by_path.id) == by_path
     assert sdk.files.get_or_none(MISSING) is None
     assert sdk.files.get_or_none("not-a-uuid") is None
@@ -121,7 +124,8 @@ def test_transcription_lifecycle(sdk):
     page = sdk.stt.list(limit=1)
     assert len(page.transcriptions) == 1
     assert job.id in {t.id for t in sdk.stt.list_all()}
-    assert sdk.stt.get_or_none(job.id) is not None
+    assert sdk.stt.get_or_none(transcription_id=job.id) is not None
+    assert list(inspect.signature(sdk.raw.stt.delete).parameters) == ["transcription_id"]
 
     sdk.stt.delete(job.id)
     assert sdk.stt.get_or_none(job.id) is None

@@ -8,6 +8,8 @@ iterator). So with `AsyncClient` every method below is awaited, and `list_all` i
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _plans as plans
@@ -51,10 +53,33 @@ class _Namespace:
         return self._client._iterate(plan)
 
 
+def _with_id_named(method: Any, id_name: str) -> Any:
+    """`method` with its `item_id` parameter called `id_name` (e.g. `file_id`, as in the Soniox
+    SDK), so callers may pass it by that keyword."""
+
+    @functools.wraps(method)
+    def renamed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if id_name in kwargs:
+            args = (kwargs.pop(id_name), *args)
+        return method(self, *args, **kwargs)
+
+    signature = inspect.signature(method)
+    parameters = [
+        p.replace(name=id_name) if p.name == "item_id" else p for p in signature.parameters.values()
+    ]
+    renamed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return renamed
+
+
 class _CollectionAPI(_Namespace, Generic[ItemT, PageT]):
     """What `files` and `stt` have in common: paging, counting, getting and deleting."""
 
     _collection: plans.Collection
+
+    def __init_subclass__(cls, id_name: str = "item_id", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("get", "get_or_none", "delete", "delete_if_exists"):
+            setattr(cls, name, _with_id_named(getattr(_CollectionAPI, name), id_name))
 
     def list(self, limit: int = 100, cursor: str | None = None) -> PageT:
         """One page, newest first (`limit` 1-1000); pass its `next_page_cursor` on for the
@@ -91,7 +116,7 @@ class _CollectionAPI(_Namespace, Generic[ItemT, PageT]):
         return self._run(self._collection.delete_all(limit))
 
 
-class FilesAPI(_CollectionAPI[File, FileList]):
+class FilesAPI(_CollectionAPI[File, FileList], id_name="file_id"):
     """Uploaded audio files: `/v1/files`. Deleting a file also removes its stored audio."""
 
     _collection = plans.FILES
@@ -113,7 +138,7 @@ class FilesAPI(_CollectionAPI[File, FileList]):
         return self._run(plans.upload_file(file, filename, client_reference_id, idempotency_key))
 
 
-class SttAPI(_CollectionAPI[Transcription, TranscriptionList]):
+class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcription_id"):
     """Transcription jobs: `/v1/transcriptions`. Deleting a transcription keeps its file, and
     is refused (HarkConflictError) while it is processing; `destroy` deletes both."""
 
