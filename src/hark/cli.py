@@ -1,4 +1,4 @@
-"""`hark` command line: serve the API, manage API keys."""
+"""`hark` command line: serve the API, manage API keys, transcribe with a running server."""
 
 from __future__ import annotations
 
@@ -115,6 +115,7 @@ def cmd_limits(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hark", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_client_commands(sub)  # transcribe, files, jobs: defined below, client-side only
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="data directory (env HARK_DATA_DIR)")
@@ -155,6 +156,236 @@ def build_parser() -> argparse.ArgumentParser:
     )
     limits.set_defaults(func=cmd_limits)
     return parser
+
+
+# -- client commands: talk to a running server over HTTP with hark.client only ----------------
+
+
+def _client(args: argparse.Namespace):
+    from hark.client import Client
+
+    api_key = args.api_key or os.environ.get("HARK_API_KEY")
+    if not api_key:
+        key_file = Path(os.environ.get("HARK_DATA_DIR", "hark-data")) / "api_key"
+        if key_file.is_file():
+            api_key = key_file.read_text().strip()
+    return Client(api_key=api_key, api_base_url=args.base_url)
+
+
+def _client_command(run):
+    """Run a client command: HarkError, OSError and timeouts become one line and exit 1."""
+
+    def command(args: argparse.Namespace) -> int:
+        from hark.client import HarkError
+
+        try:
+            return run(args)
+        except (HarkError, OSError, TimeoutError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return command
+
+
+class _ProgressBar:
+    """Progress of one job on stderr: a redrawn bar on a terminal, a line per step otherwise."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, stream=sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last: tuple[str, int] | None = None
+
+    def __call__(self, job) -> None:
+        percent = round(100 * (job.progress or 0.0))
+        state = (job.status, percent if self.tty else percent // 10 * 10)
+        if state == self.last:
+            return
+        self.last = state
+        filled = self.WIDTH * percent // 100
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        line = f"{self.label}: [{bar}] {percent:3d}% {job.status}"
+        if self.tty:
+            end = "\n" if job.finished else ""
+            print(f"\r{line}\033[K", end=end, file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+class _JobFailed(Exception):
+    pass
+
+
+def _transcribe_one(client, source: str, args: argparse.Namespace, config) -> str:
+    is_url = source.startswith(("http://", "https://"))
+    label = source if is_url else Path(source).name
+    if not is_url and not Path(source).is_file():
+        raise FileNotFoundError(f"No such file: {source}")
+    job = client.stt.transcribe(
+        model=args.model,
+        audio_url=source if is_url else None,
+        file=None if is_url else Path(source),
+        config=config,
+    )
+    try:
+        job = client.stt.wait(
+            job.id, interval_sec=2.0, timeout_sec=args.timeout, on_progress=_ProgressBar(label)
+        )
+        if job.status == "error":
+            raise _JobFailed(f"transcription failed: {job.error_message} ({job.error_type})")
+        transcript = client.stt.get_transcript(job.id)
+    finally:
+        if not args.keep and job.finished:
+            client.stt.destroy(job.id)
+    if args.format == "json":
+        return transcript.model_dump_json(indent=2, exclude_none=True) + "\n"
+    from hark import subtitles
+
+    return subtitles.render(transcript.tokens, args.format)
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from hark.client import CreateTranscriptionConfig, HarkAPIError, TranslationConfig
+    from hark.subtitles import EXTENSIONS
+
+    languages = [code.strip() for value in args.language or [] for code in value.split(",")]
+    config = CreateTranscriptionConfig(
+        language_hints=[code for code in languages if code] or None,
+        enable_speaker_diarization=args.diarize or None,
+        translation=TranslationConfig(type="one_way", target_language=args.translate_to)
+        if args.translate_to
+        else None,
+    )
+    many = len(args.inputs) > 1
+    if many and args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    with _client(args) as client:
+        for source in args.inputs:
+            try:
+                text = _transcribe_one(client, source, args, config)
+            except (_JobFailed, HarkAPIError, OSError, TimeoutError) as exc:
+                print(f"error: {source}: {exc}" if many else f"error: {exc}", file=sys.stderr)
+                failures += 1
+                continue
+            if args.output is None:
+                if many:
+                    print(f"==> {source} <==")
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                continue
+            target = args.output
+            if many:
+                stem = Path(source.split("?")[0].rstrip("/")).stem or "transcript"
+                target = args.output / (stem + EXTENSIONS[args.format])
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
+    widths = [max(len(str(v)) for v in column) for column in zip(headers, *rows, strict=True)]
+    for row in (headers, *rows):
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        if args.files_command == "list":
+            rows = [
+                (f.id, f.filename, f.size, f"{f.created_at:%Y-%m-%d %H:%M:%S}")
+                for f in client.files.list_all()
+            ]
+            _table(rows, ("ID", "FILENAME", "SIZE", "CREATED"))
+        else:
+            for file_id in args.ids:
+                client.files.delete(file_id)
+                print(f"deleted {file_id}")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        if args.jobs_command == "list":
+            rows = [
+                (
+                    t.id,
+                    t.status,
+                    f"{round(100 * (t.progress or 0))}%",
+                    t.model,
+                    t.filename,
+                    f"{t.created_at:%Y-%m-%d %H:%M:%S}",
+                )
+                for t in client.stt.list_all()
+            ]
+            _table(rows, ("ID", "STATUS", "PROGRESS", "MODEL", "FILENAME", "CREATED"))
+        elif args.jobs_command == "get":
+            print(client.stt.get(args.id).model_dump_json(indent=2))
+        else:
+            for job_id in args.ids:
+                client.stt.delete(job_id)
+                print(f"deleted {job_id}")
+    return 0
+
+
+def _add_client_commands(sub) -> None:
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument("--api-key", help="API key (env HARK_API_KEY, else hark-data/api_key)")
+    remote.add_argument(
+        "--base-url", help="API base URL (env HARK_API_BASE_URL, default http://127.0.0.1:8000/v1)"
+    )
+
+    transcribe = sub.add_parser(
+        "transcribe",
+        parents=[remote],
+        help="transcribe audio files or URLs with a running server",
+        description="Upload each file (or pass each http(s) URL as audio_url), wait for the "
+        "transcription with a progress bar on stderr, and write the transcript.",
+    )
+    transcribe.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
+    transcribe.add_argument("--model", default="stt-async-v5", help="model id")
+    transcribe.add_argument(
+        "--language",
+        action="append",
+        metavar="CODE",
+        help="language hint; repeat or separate with commas (e.g. en,de)",
+    )
+    transcribe.add_argument("--diarize", action="store_true", help="label speakers")
+    transcribe.add_argument("--translate-to", metavar="LANG", help="translate into LANG")
+    transcribe.add_argument(
+        "--format", choices=("text", "json", "srt", "vtt"), default="text", help="output format"
+    )
+    transcribe.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="output file (with several inputs: a directory, one file per input)",
+    )
+    transcribe.add_argument(
+        "--keep", action="store_true", help="keep the uploaded file and transcription on the server"
+    )
+    transcribe.add_argument(
+        "--timeout", type=float, help="give up waiting for a job after this many seconds"
+    )
+    transcribe.set_defaults(func=_client_command(cmd_transcribe))
+
+    files = sub.add_parser("files", help="list or delete uploaded files")
+    files_sub = files.add_subparsers(dest="files_command", required=True)
+    files_sub.add_parser("list", parents=[remote], help="list files")
+    files_delete = files_sub.add_parser("delete", parents=[remote], help="delete files by id")
+    files_delete.add_argument("ids", nargs="+", metavar="ID")
+    files.set_defaults(func=_client_command(cmd_files))
+
+    jobs = sub.add_parser("jobs", help="list, show or delete transcriptions")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub.add_parser("list", parents=[remote], help="list transcriptions")
+    jobs_get = jobs_sub.add_parser("get", parents=[remote], help="show one transcription as JSON")
+    jobs_get.add_argument("id", metavar="ID")
+    jobs_delete = jobs_sub.add_parser("delete", parents=[remote], help="delete transcriptions")
+    jobs_delete.add_argument("ids", nargs="+", metavar="ID")
+    jobs.set_defaults(func=_client_command(cmd_jobs))
 
 
 def main(argv: list[str] | None = None) -> int:

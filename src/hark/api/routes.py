@@ -131,9 +131,37 @@ def delete_transcription(transcription_id: str, hark: HarkDep, project_id: Proje
     "/transcriptions/{transcription_id}/transcript",
     response_model=TranscriptOut,
     tags=["transcriptions"],
+    responses={
+        200: {
+            "content": {
+                "text/plain": {},
+                "application/x-subrip": {},
+                "text/vtt": {},
+            },
+            "description": "JSON by default; `format=text|srt|vtt` renders the tokens.",
+        }
+    },
 )
-def get_transcript(transcription_id: str, hark: HarkDep, project_id: ProjectDep) -> TranscriptOut:
-    return TranscriptOut.of(hark.transcriptions.transcript(project_id, transcription_id))
+def get_transcript(
+    transcription_id: str,
+    hark: HarkDep,
+    project_id: ProjectDep,
+    format: Annotated[
+        str, Query(description="json (default), text, srt (SubRip) or vtt (WebVTT).")
+    ] = "json",
+) -> TranscriptOut | Response:
+    from hark import subtitles
+    from hark.service.errors import FieldError, InvalidRequest
+
+    if format not in ("json", *subtitles.FORMATS):
+        raise InvalidRequest(
+            f"Unknown transcript format {format!r}; use json, text, srt or vtt.",
+            validation_errors=[FieldError("query.format", "must be json, text, srt or vtt")],
+        )
+    row = hark.transcriptions.transcript(project_id, transcription_id)
+    if format == "json":
+        return TranscriptOut.of(row)
+    return Response(subtitles.render(row.tokens, format), media_type=subtitles.MEDIA_TYPES[format])
 
 
 # -- temporary keys ----------------------------------------------------------------------
