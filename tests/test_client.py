@@ -10,7 +10,7 @@ import time
 import jiwer
 import pytest
 
-from conftest import HOTWORDS, JFK, normalize
+from conftest import HOTWORDS, JFK, LONGFORM, normalize
 from hark.client import (
     AsyncClient,
     Client,
@@ -19,6 +19,8 @@ from hark.client import (
     HarkConflictError,
     HarkInvalidRequestError,
     HarkNotFoundError,
+    HarkPermissionDeniedError,
+    HarkRateLimitError,
     HarkValidationError,
     Transcript,
     Transcription,
@@ -316,3 +318,30 @@ def test_configuration_from_environment(server, project_keys, monkeypatch):
     secure = Client(api_key="k", api_base_url="https://stt.example:8443/v1/")
     assert secure.api_base_url == "https://stt.example:8443/v1"
     assert secure.websocket_base_url == "wss://stt.example:8443/transcribe-websocket"
+
+
+def test_permission_and_rate_limit_errors_from_the_server(sdk, server):
+    kind = "async" if isinstance(sdk.raw, AsyncClient) else "sync"
+    temporary = sdk.auth.create_temporary_api_key(expires_in_seconds=60).api_key
+    limited_project = f"client-limited-{kind}-{time.monotonic_ns()}"
+    limited_key = server.new_key(limited_project)
+    server.hark("limits", f"--project={limited_project}", "--max-pending-transcriptions=1")
+    holder, close = open_client(kind, api_key=temporary, api_base_url=server.base_url)
+    try:
+        with pytest.raises(HarkPermissionDeniedError) as denied:
+            holder.files.list()
+        assert denied.value.status_code == 403 and denied.value.error_type == "permission_denied"
+    finally:
+        close()
+    limited, close = open_client(
+        kind, api_key=limited_key, api_base_url=server.base_url, max_retries=0
+    )
+    try:
+        file = limited.files.upload(LONGFORM)
+        limited.stt.create(file_id=file.id)
+        with pytest.raises(HarkRateLimitError) as throttled:
+            limited.stt.create(file_id=file.id)
+        assert throttled.value.status_code == 429
+        assert throttled.value.error_type == "too_many_pending_transcriptions"
+    finally:
+        close()
