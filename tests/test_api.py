@@ -7,6 +7,8 @@ import pytest
 
 from conftest import JFK, assert_error, upload
 
+pytestmark = pytest.mark.backends("embedded", "scaled")
+
 
 def test_unknown_route_and_method_use_the_envelope(api):
     assert_error(api.get("/nope"), 404, "not_found")

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import JFK, Server, assert_error, start_server, upload
+from conftest import JFK, assert_error, start_server, upload
 
-
-def stored_blobs(server: Server) -> list:
-    files = server.data_dir / "files"
-    return [p for p in files.rglob("*") if p.is_file() and p.parent.name != ".partial"]
+pytestmark = pytest.mark.backends("embedded", "scaled")
 
 
 def test_upload_returns_file_metadata(api):
@@ -47,13 +44,13 @@ def test_upload_without_file_part_is_rejected(api):
 
 
 def test_client_reference_id_too_long(api, server):
-    before = len(stored_blobs(server))
+    before = len(server.stored_blobs())
     response = api.post(
         "/files", files={"file": ("a.wav", b"x")}, data={"client_reference_id": "r" * 257}
     )
     body = assert_error(response, 400, "invalid_request")
     assert body["validation_errors"][0]["location"] == "body.client_reference_id"
-    assert len(stored_blobs(server)) == before
+    assert len(server.stored_blobs()) == before
 
 
 def test_get_and_delete_unknown_or_malformed_ids_are_404(api):
@@ -64,11 +61,11 @@ def test_get_and_delete_unknown_or_malformed_ids_are_404(api):
 
 def test_delete_removes_metadata_and_audio(api, server):
     body = upload(api, JFK)
-    before = len(stored_blobs(server))
+    before = len(server.stored_blobs())
     response = api.delete(f"/files/{body['id']}")
     assert response.status_code == 204 and response.content == b""
     assert_error(api.get(f"/files/{body['id']}"), 404)
-    assert len(stored_blobs(server)) == before - 1
+    assert len(server.stored_blobs()) == before - 1
     assert_error(api.delete(f"/files/{body['id']}"), 404)
 
 
@@ -137,7 +134,7 @@ def test_truncated_multipart_body_is_rejected(api, server):
     )
     assert_error(response, 400, "invalid_request")
     assert api.get("/files/count").json()["total"] == before
-    assert not list((server.data_dir / "files" / ".partial").iterdir())
+    assert not server.partial_uploads()
 
 
 def test_oversize_upload_is_rejected_and_leaves_nothing(tmp_path):
@@ -157,7 +154,7 @@ def test_oversize_upload_is_rejected_and_leaves_nothing(tmp_path):
             big = client.post("/files", files={"file": ("big.wav", b"x" * 3_000_000)})
             assert_error(big, 400, "invalid_request")
             assert client.get("/files/count").json()["total"] == 1
-        assert len(stored_blobs(srv)) == 1
+        assert len(srv.stored_blobs()) == 1
     finally:
         srv.stop()
 
@@ -173,7 +170,7 @@ def test_oversize_json_body_is_rejected(api):
 
 def test_interrupted_upload_leaves_nothing(api, server):
     before_count = api.get("/files/count").json()["total"]
-    before_blobs = len(stored_blobs(server))
+    before_blobs = len(server.stored_blobs())
     disconnects = server.log().count("client disconnected during POST /v1/files")
     boundary = "hark-boundary"
     head = (
@@ -192,9 +189,9 @@ def test_interrupted_upload_leaves_nothing(api, server):
     while server.log().count("client disconnected during POST /v1/files") < disconnects + 1:
         assert time.monotonic() < deadline, "the server never saw the disconnect"
         time.sleep(0.05)
-    assert not list((server.data_dir / "files" / ".partial").iterdir())
+    assert not server.partial_uploads()
     assert api.get("/files/count").json()["total"] == before_count
-    assert len(stored_blobs(server)) == before_blobs
+    assert len(server.stored_blobs()) == before_blobs
 
 
 def _rss_kib(pid: int, field: str = "VmRSS") -> int:

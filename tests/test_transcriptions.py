@@ -21,6 +21,8 @@ from conftest import (
 )
 from media import repeat_to, video_without_audio, write_wav
 
+pytestmark = pytest.mark.backends("embedded", "scaled")
+
 FULL_REQUEST = {
     "language_hints": ["en"],
     "language_hints_strict": False,

@@ -1,12 +1,16 @@
-"""`hark` command line: serve the API, manage API keys, transcribe with a running server."""
+"""`hark` command line: serve the API, run workers, manage API keys, transcribe with a running
+server."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
+
+log = logging.getLogger("hark")
 
 
 def _settings(args: argparse.Namespace):
@@ -30,6 +34,12 @@ def _write_key_file(data_dir: Path, api_key: str) -> Path:
     return path
 
 
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -37,10 +47,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hark.service import Hark
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    hark = Hark(settings)
+    _logging()
+    hark = Hark(settings, role="api" if args.no_worker else "serve")
+    log.info("Hark: %s", hark.describe())
+    if settings.queue_url:
+        log.info("jobs go to the queue; `hark worker` processes run them")
+    elif args.no_worker:
+        log.warning(
+            "--no-worker without HARK_QUEUE_URL: jobs wait in the database until a "
+            "`hark serve` with workers starts"
+        )
     hark.migrate()
     if settings.api_key:
         try:
@@ -70,10 +86,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from hark.service import Hark
+
+    settings = _settings(args)
+    _logging()
+    try:
+        hark = Hark(settings, role="worker")
+    except (ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    log.info("Hark worker: %s", hark.describe())
+    hark.start()
+    try:
+        log.info("loading model %s", settings.model)
+        hark.runner.engine()  # once, before the first job
+        if settings.metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_port, settings.host, hark.metrics.registry)
+            log.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
+        return hark.dispatcher.run_worker(  # type: ignore[attr-defined]
+            hark.runner.run,
+            concurrency=max(settings.workers, 1),
+            hostname=f"hark-{os.getpid()}@{socket.gethostname()}",
+            on_ready=lambda: log.info("hark worker ready: taking jobs from the queue"),
+        )
+    except Exception as exc:
+        log.error("worker failed: %s: %s", type(exc).__name__, exc)
+        return 1
+    finally:
+        hark.stop()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from hark.service import Hark
+
+    hark = Hark(_settings(args), role="admin")
+    hark.migrate()
+    print("The database schema is up to date.")
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from hark.service import Hark
 
-    hark = Hark(_settings(args), run_worker=False)
+    hark = Hark(_settings(args), role="admin")
     hark.migrate()
     if args.keys_command == "create":
         new = hark.keys.create(project=args.project, name=args.name)
@@ -97,7 +155,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_limits(args: argparse.Namespace) -> int:
     from hark.service import Hark, Limits
 
-    hark = Hark(_settings(args), run_worker=False)
+    hark = Hark(_settings(args), role="admin")
     hark.migrate()
     changes = {name: value for name in Limits.names() if (value := getattr(args, name)) is not None}
     if args.reset or changes:
@@ -127,7 +185,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (env HARK_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="transcription workers (env HARK_WORKERS)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve the API only; jobs run in `hark worker` processes (HARK_QUEUE_URL)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="run a transcription worker taking jobs from the queue (HARK_QUEUE_URL)",
+    )
+    worker.add_argument(
+        "--concurrency",
+        dest="workers",
+        type=int,
+        help="jobs at once, sharing one loaded model (env HARK_WORKERS, default 1)",
+    )
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser(
+        "migrate", parents=[common], help="bring the database schema up to date and exit"
+    )
+    migrate.set_defaults(func=cmd_migrate)
 
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

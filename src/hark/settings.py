@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 
 from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,8 +21,32 @@ class Settings(BaseSettings):
     # Where the embedded defaults keep everything (database, audio, generated key).
     data_dir: Path = Path("hark-data")
     # Backends are chosen by URL; None means "inside data_dir".
-    database_url: str | None = None
-    storage_url: str | None = None
+    database_url: str | None = None  # sqlite:///... or postgresql+psycopg://...
+    storage_url: str | None = None  # file:///... or s3://bucket/prefix
+    # redis://...: jobs go to Celery workers (`hark worker`) instead of in-process threads.
+    queue_url: str | None = None
+
+    # S3-compatible storage (s3:// URLs). Credentials default to boto3's usual sources
+    # (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ~/.aws, instance roles).
+    s3_endpoint_url: str | None = None  # e.g. http://minio:9000; None = AWS
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+    # Job leases: a worker renews its job's lease this often while working on it; a job
+    # whose lease ran out (worker killed, machine lost) is re-queued by the job sweep.
+    lease_seconds: float = Field(default=120, gt=0)
+    lease_renew_seconds: float = Field(default=30, gt=0)
+    # How often each process looks for expired leases and jobs the queue lost.
+    job_sweep_interval: float = Field(default=30, gt=0)
+    # A job still queued this long after it was last sent to the queue is sent again
+    # (duplicates are harmless: only one worker can claim a job).
+    redispatch_after: float = Field(default=900, gt=0)
+    # Celery's own redelivery of a task whose worker vanished (the backstop): longer than
+    # any job can run.
+    queue_visibility_timeout: float = Field(default=12 * 3600, gt=0)
+    # `hark worker` serves its Prometheus metrics on this port (None: not at all).
+    metrics_port: int | None = None
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -97,3 +124,22 @@ class Settings(BaseSettings):
             return self.model_id
         name = "tiny.en" if self.model == "default" else Path(self.model.rstrip("/")).name
         return f"whisper-{name}"[:32]
+
+
+def mask_url(text: str) -> str:
+    """Text fit for logs and error messages: the password of any URL in it replaced by
+    ****, e.g. redis://:secret@host -> redis://:****@host."""
+    return _URL_PASSWORD.sub(r"\1****@", text)
+
+
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s/]*@")
+
+
+def require_extra(module: str, purpose: str) -> ModuleType:
+    """Import a dependency of the `scale` extra, or say clearly how to get it."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"{purpose} needs the Python package {module!r}: pip install 'hark[scale]'"
+        ) from exc

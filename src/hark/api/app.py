@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Scope
 
 from hark import __version__
@@ -53,9 +55,27 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
         return hark.settings.max_json_body
 
     app.add_middleware(RequestContext, body_limit=body_limit)
+    hark.metrics.watch_database(hark.store)
 
+    # Operational endpoints, unauthenticated like any load balancer's or Prometheus's
+    # targets: keep them off the public internet.
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Readiness: the database, the storage and the queue are reachable."""
+        checks = hark.readiness()
+        ready = all(result == "ok" for result in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(hark.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

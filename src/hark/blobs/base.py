@@ -35,3 +35,7 @@ class BlobStore(Protocol):
     def sweep_partials(self) -> int:
         """Remove uploads a crash left half-written."""
         ...
+
+    def check(self) -> None:
+        """Raise unless the storage can be used right now (for /readyz)."""
+        ...

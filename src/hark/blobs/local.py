@@ -74,6 +74,10 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)
 
+    def check(self) -> None:
+        if not os.access(self.partial_dir, os.W_OK | os.X_OK):
+            raise OSError(f"{self.root} is not writable")
+
     def sweep_partials(self) -> int:
         removed = 0
         for partial in self.partial_dir.iterdir():

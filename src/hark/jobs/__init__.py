@@ -1,5 +1,6 @@
 """Job dispatch and execution, and the other background work: webhook delivery and
-periodic sweeps. Embedded: threads inside `hark serve`."""
+periodic sweeps. Embedded: threads inside `hark serve`; scaled out: Celery workers
+(`hark worker`) fed through Redis (see celery_queue.py)."""
 
 from typing import Protocol
 
@@ -11,18 +12,33 @@ from .net import AddressPolicy, ForbiddenAddress, check_url
 from .periodic import Periodic
 from .runner import (
     JobRunner,
+    LeaseLost,
     RunnerConfig,
     address_policy,
     engine_config,
     engine_loader,
     engine_options,
 )
+from .sweeper import JobSweeper
 from .webhooks import WebhookPolicy, WebhookSender, sign
 
 
 class Dispatcher(Protocol):
+    """Carries job ids to whatever runs jobs. The database stays the source of truth."""
+
     def start(self) -> None: ...
-    def dispatch(self, transcription_id: str) -> None: ...
+    def dispatch(self, transcription_id: str) -> None:
+        """Send one job id; raises if the queue cannot take it."""
+        ...
+
+    def check(self) -> None:
+        """Raise unless the queue is reachable (for /readyz)."""
+        ...
+
+    def lost_messages(self) -> bool:
+        """True once after the queue lost what it held (a broker restarted empty)."""
+        ...
+
     def stop(self, timeout: float = 5.0) -> None: ...
 
 
@@ -33,6 +49,8 @@ __all__ = [
     "ForbiddenAddress",
     "InProcessDispatcher",
     "JobRunner",
+    "JobSweeper",
+    "LeaseLost",
     "NoDispatcher",
     "Periodic",
     "RunnerConfig",

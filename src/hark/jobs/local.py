@@ -32,6 +32,12 @@ class InProcessDispatcher:
     def dispatch(self, transcription_id: str) -> None:
         self._queue.put(transcription_id)
 
+    def check(self) -> None:
+        pass  # the queue is in this process: reachable while the process is
+
+    def lost_messages(self) -> bool:
+        return False  # it lives as long as this process; `JobSweeper.recover` refills it
+
     def stop(self, timeout: float = 5.0) -> None:
         for _ in self._threads:
             self._queue.put(_STOP)
@@ -58,6 +64,12 @@ class NoDispatcher:
 
     def dispatch(self, transcription_id: str) -> None:
         pass
+
+    def check(self) -> None:
+        pass
+
+    def lost_messages(self) -> bool:
+        return False
 
     def stop(self, timeout: float = 5.0) -> None:
         pass

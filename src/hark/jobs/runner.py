@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from hark.blobs import BlobStore
@@ -19,11 +24,13 @@ from hark.engine import (
     primary_language,
     probe_duration_ms,
 )
+from hark.metrics import Metrics
 from hark.settings import Settings
 from hark.store import Store, Transcription
 
 from .fetch import FetchLimits, fetched
 from .net import AddressPolicy
+from .periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,8 @@ class RunnerConfig:
     max_audio_seconds: float
     downloads_dir: Path
     fetch: FetchLimits
+    lease_seconds: float = 120.0
+    lease_renew_seconds: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerConfig:
@@ -84,6 +93,8 @@ class RunnerConfig:
             progress_interval=settings.progress_interval,
             max_audio_seconds=settings.max_audio_duration_seconds,
             downloads_dir=settings.downloads_dir,
+            lease_seconds=settings.lease_seconds,
+            lease_renew_seconds=settings.lease_renew_seconds,
             fetch=FetchLimits(
                 max_size=settings.max_file_size,
                 total_seconds=settings.fetch_timeout,
@@ -91,6 +102,25 @@ class RunnerConfig:
                 addresses=address_policy(settings),
             ),
         )
+
+
+class LeaseLost(Exception):
+    """The job's lease ran out and it was handed to another worker: stop working on it."""
+
+
+@dataclass
+class Claim:
+    """A job this process holds: its lease token, renewed in the background while held."""
+
+    job: Transcription
+    owner: str
+    started: float = field(default_factory=time.monotonic)
+    audio_ms: int | None = None
+    lost: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        if self.lost.is_set():
+            raise LeaseLost(self.job.id)
 
 
 class JobRunner:
@@ -101,31 +131,66 @@ class JobRunner:
         engine: Callable[[], WhisperEngine],
         config: RunnerConfig,
         on_finished: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.engine = engine
         self.config = config
         self.progress_interval = config.progress_interval
+        self.lease = timedelta(seconds=config.lease_seconds)
         # Called after a job completes or fails (e.g. to send its webhook right away).
         self.on_finished = on_finished
+        self.metrics = metrics or Metrics()
+        # Lease tokens name the process holding the job, for operators reading the table.
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def run(self, transcription_id: str) -> None:
-        job = self.store.claim(transcription_id)
+        owner = f"{self.name}/{uuid.uuid4().hex[:12]}"
+        job = self.store.claim(transcription_id, owner, self.lease)
         if job is None:
-            return  # deleted, already finished, or another worker owns it
+            return  # deleted, already finished, or another worker holds it
         log.info("transcription %s: processing (attempt %d)", job.id, job.attempts)
-        try:
-            self._transcribe(job)
-        except EngineError as exc:
-            log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
-            self.store.fail(job.id, exc.error_type, exc.message)
-        except Exception:
-            log.exception("transcription %s: unexpected failure", job.id)
-            self.store.fail(
-                job.id, "internal_error", "The server failed while transcribing this audio."
-            )
+        claim = Claim(job, owner)
+        with self._renewing(claim):
+            try:
+                status = self._transcribe(claim)
+            except LeaseLost:
+                log.warning("transcription %s: lease lost; another worker has the job", job.id)
+                return
+            except EngineError as exc:
+                log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
+                status = self._fail(claim, exc.error_type, exc.message)
+            except Exception:
+                log.exception("transcription %s: unexpected failure", job.id)
+                status = self._fail(
+                    claim, "internal_error", "The server failed while transcribing this audio."
+                )
+        if status is not None:
+            seconds = time.monotonic() - claim.started
+            audio = claim.audio_ms / 1000 if claim.audio_ms is not None else None
+            self.metrics.job_finished(status, seconds, audio)
         self.on_finished()
+
+    def _fail(self, claim: Claim, error_type: str, message: str) -> str | None:
+        return "error" if self.store.fail(claim.job.id, claim.owner, error_type, message) else None
+
+    @contextmanager
+    def _renewing(self, claim: Claim) -> Iterator[None]:
+        """Renew the claim's lease every `lease_renew_seconds` until the block ends."""
+
+        def renew() -> None:
+            if not self.store.renew_lease(claim.job.id, claim.owner, self.lease):
+                claim.lost.set()
+
+        heartbeat = Periodic(
+            f"hark-lease-{claim.job.id[:8]}", self.config.lease_renew_seconds, renew
+        )
+        heartbeat.start()
+        try:
+            yield
+        finally:
+            heartbeat.stop()
 
     @contextmanager
     def _audio(self, job: Transcription) -> Iterator[Path]:
@@ -153,39 +218,46 @@ class JobRunner:
         """A limit as overridden for the job's project (see `hark limits`)."""
         return (self.store.project_limits(job.project_id) or {}).get(name, default)
 
-    def _check_duration(self, job: Transcription, duration_ms: int | None, limit: float) -> None:
+    def _check_duration(self, claim: Claim, duration_ms: int | None, limit: float) -> None:
         if duration_ms is None:
             return
-        self.store.update_processing(job.id, audio_duration_ms=int(duration_ms))
+        claim.audio_ms = int(duration_ms)
+        self.store.update_processing(claim.job.id, claim.owner, audio_duration_ms=int(duration_ms))
         if duration_ms / 1000 > limit:
             raise EngineError(
                 "audio_too_long",
                 f"The audio is {duration_ms / 1000:.0f} s long; the maximum is {limit:g} s.",
             )
 
-    def _transcribe(self, job: Transcription) -> None:
+    def _transcribe(self, claim: Claim) -> str | None:
+        """Returns the status the job ended in, or None if it was not this worker's to end."""
+        job = claim.job
         engine = self.engine()
         last_write = 0.0
 
         def on_progress(fraction: float) -> None:
             nonlocal last_write
+            claim.check()
             now = time.monotonic()
             if now - last_write >= self.progress_interval:
                 last_write = now
-                self.store.update_processing(job.id, progress=round(min(fraction, 0.999), 4))
+                progress = round(min(fraction, 0.999), 4)
+                self.store.update_processing(job.id, claim.owner, progress=progress)
 
         max_seconds = self._limit(job, "max_audio_duration_seconds", self.config.max_audio_seconds)
         with self._audio(job) as path:
             # The container's own figure refuses long audio before decoding it; decoding
             # stops at the limit too, for containers that declare none (or lie).
-            self._check_duration(job, probe_duration_ms(path), max_seconds)
+            self._check_duration(claim, probe_duration_ms(path), max_seconds)
             transcript = engine.transcribe_file(
                 path,
                 engine_options(job),
                 on_progress=on_progress,
-                on_duration=lambda ms: self._check_duration(job, int(ms), max_seconds),
+                on_duration=lambda ms: self._check_duration(claim, int(ms), max_seconds),
                 max_seconds=max_seconds,
             )
         tokens = [token.to_dict() for token in transcript.tokens]
-        if self.store.complete(job.id, transcript.text, tokens):
-            log.info("transcription %s: completed (%d tokens)", job.id, len(tokens))
+        if not self.store.complete(job.id, claim.owner, transcript.text, tokens):
+            raise LeaseLost(job.id)
+        log.info("transcription %s: completed (%d tokens)", job.id, len(tokens))
+        return "completed"

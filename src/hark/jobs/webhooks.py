@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hark.metrics import Metrics
 from hark.store import Store, WebhookDelivery, utcnow
 
 from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client
@@ -75,9 +76,10 @@ class WebhookSender:
     """Delivers due webhooks. Any number of senders may run against one database: each
     delivery is leased to one sender per attempt."""
 
-    def __init__(self, store: Store, policy: WebhookPolicy) -> None:
+    def __init__(self, store: Store, policy: WebhookPolicy, metrics: Metrics | None = None) -> None:
         self.store = store
         self.policy = policy
+        self.metrics = metrics or Metrics()
         # Each attempt is bounded by `policy.timeout` in all, so a lease of a few times that
         # never runs out while its sender is still trying.
         self._lease = timedelta(seconds=policy.timeout * 3 + 30)
@@ -138,6 +140,8 @@ class WebhookSender:
         if not delivered and retryable and attempt < self.policy.max_attempts:
             retry_at = utcnow() + timedelta(seconds=self.policy.retry_delay(attempt, retry_after))
         self.store.record_webhook_attempt(delivery.id, status_code, error, retry_at, delivered)
+        outcome = "delivered" if delivered else "retrying" if retry_at is not None else "failed"
+        self.metrics.webhook_attempted(outcome)
         where = _where(delivery.url)
         if delivered:
             log.info(

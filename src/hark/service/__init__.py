@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from hark.blobs import open_blob_store
+from hark.blobs import S3Options, open_blob_store
 from hark.jobs import (
     Dispatcher,
     InProcessDispatcher,
     JobRunner,
+    JobSweeper,
     NoDispatcher,
     Periodic,
     RunnerConfig,
@@ -20,7 +25,8 @@ from hark.jobs import (
     address_policy,
     engine_loader,
 )
-from hark.settings import Settings
+from hark.metrics import Metrics
+from hark.settings import Settings, mask_url
 from hark.store import Database, Store
 
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
@@ -46,17 +52,29 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a job that kills its worker this often is failed, not retried forever
 WEBHOOK_POLL_SECONDS = 1.0  # how often due webhook retries are looked for
+READY_TIMEOUT = 5.0  # seconds /readyz waits for its checks
+
+# What a process is for:
+#   serve  - `hark serve`: the API, and in-process workers unless HARK_QUEUE_URL is set
+#   api    - `hark serve --no-worker`: the API only; jobs go to the queue (if any)
+#   worker - `hark worker`: a Celery worker taking jobs from the queue
+#   admin  - `hark keys`, `hark limits`, `hark migrate`: the database only
+Role = Literal["serve", "api", "worker", "admin"]
 
 
 class Hark:
     """Everything one Hark process needs, built from one Settings object."""
 
-    def __init__(self, settings: Settings, run_worker: bool = True) -> None:
+    def __init__(self, settings: Settings, role: Role = "serve") -> None:
         self.settings = settings
+        self.role = role
         self._migrated = False
         self.db = Database(settings.resolved_database_url)
         self.store = Store(self.db)
-        self.blobs = open_blob_store(settings.resolved_storage_url)
+        self.blobs = open_blob_store(
+            settings.resolved_storage_url, settings.downloads_dir, S3Options.from_settings(settings)
+        )
+        self.metrics = Metrics()
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
         self.catalog = ModelCatalog(settings.public_model_id, settings.model)
         self.quotas = Quotas(self.store, Limits.from_settings(settings))
@@ -70,6 +88,7 @@ class Hark:
                 retry_base_seconds=settings.webhook_retry_base_seconds,
                 signing_secret=secret.get_secret_value() if secret else None,
             ),
+            self.metrics,
         )
         self.retention = Retention(self.store, self.blobs, settings.retention_days)
         # Background work, run only by processes that run workers.
@@ -84,12 +103,19 @@ class Hark:
             engine,
             RunnerConfig.from_settings(settings),
             on_finished=self._webhook_loop.wake,
+            metrics=self.metrics,
         )
-        self.dispatcher: Dispatcher = (
-            InProcessDispatcher(self.runner.run, settings.workers, engine)
-            if run_worker and settings.workers > 0
-            else NoDispatcher()
+        self.dispatcher = self._dispatcher(engine)
+        in_process = isinstance(self.dispatcher, InProcessDispatcher)
+        self.jobs = JobSweeper(
+            self.store,
+            self.dispatcher,
+            MAX_ATTEMPTS,
+            # An in-process queue cannot lose a job while the process lives.
+            None if in_process else timedelta(seconds=settings.redispatch_after),
+            on_failed=self._webhook_loop.wake,
         )
+        self._jobs_loop = Periodic("hark-jobs", settings.job_sweep_interval, self.jobs.sweep)
         self.realtime = RealtimeService(
             self.catalog,
             self.runner,
@@ -99,7 +125,30 @@ class Hark:
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.dispatcher, self.catalog, self.quotas, address_policy(settings)
+            self.store, self.jobs.dispatch, self.catalog, self.quotas, address_policy(settings)
+        )
+
+    def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:
+        settings = self.settings
+        if self.role == "admin":
+            return NoDispatcher()
+        if settings.queue_url:
+            from hark.jobs.celery_queue import CeleryDispatcher
+
+            return CeleryDispatcher(settings.queue_url, settings.queue_visibility_timeout)
+        if self.role == "worker":
+            raise ValueError("hark worker needs a queue: set HARK_QUEUE_URL=redis://...")
+        if self.role == "serve" and settings.workers > 0:
+            return InProcessDispatcher(self.runner.run, settings.workers, engine)
+        return NoDispatcher()  # jobs wait in the database for a server with workers
+
+    def describe(self) -> str:
+        """Where this process keeps things, for its start-up line (no secrets)."""
+        settings = self.settings
+        queue = mask_url(settings.queue_url) if settings.queue_url else "in-process"
+        return (
+            f"database {mask_url(settings.resolved_database_url)}, "
+            f"storage {settings.resolved_storage_url}, queue {queue}"
         )
 
     def migrate(self) -> None:
@@ -110,23 +159,22 @@ class Hark:
     def start(self) -> None:
         self.migrate()
         # Webhook senders and sweeps are safe to run in any number of processes (deliveries
-        # are leased; sweeps are idempotent), so every server runs them.
+        # are leased; sweeps are idempotent; jobs are re-queued and re-sent under row
+        # locks), so every server and worker runs them.
         self._webhook_loop.start()
         self._sweep_loop.start()
         if isinstance(self.dispatcher, NoDispatcher):
-            return  # uploads and jobs in flight here may belong to live processes elsewhere
-        self._sweep_blobs()
-        _remove_orphaned_scratch(self.settings.downloads_dir.parent)
-        self.dispatcher.start()
-        # Embedded mode: this process owns every job, so `processing` ones were interrupted.
-        requeued, failed = self.store.requeue_processing(MAX_ATTEMPTS)
-        if requeued:
-            log.warning("re-queued %d jobs interrupted by a restart", requeued)
-        if failed:
-            log.error("gave up on %d jobs that crashed the worker %d times", failed, MAX_ATTEMPTS)
-            self._webhook_loop.wake()
-        for transcription_id in self.store.queued_ids():
-            self.dispatcher.dispatch(transcription_id)
+            return  # nothing to send jobs to
+        if isinstance(self.dispatcher, InProcessDispatcher):
+            # Embedded mode: this process owns every job and upload, so whatever is left
+            # half-done was interrupted by the previous run.
+            self._sweep_blobs()
+            _remove_orphaned_scratch(self.settings.downloads_dir.parent)
+            self.dispatcher.start()
+            self.jobs.recover()
+        elif self.role == "worker":
+            _remove_orphaned_scratch(self.settings.downloads_dir.parent)
+        self._jobs_loop.start()
 
     def _sweep_blobs(self) -> None:
         """Remove what a crash left behind: half-written uploads, and audio whose database
@@ -139,7 +187,27 @@ class Hark:
         if partials or orphans:
             log.info("removed %d interrupted uploads and %d orphaned blobs", partials, len(orphans))
 
+    def readiness(self) -> dict[str, str]:
+        """Whether the database, the storage and the queue answer: "ok" or what failed."""
+        checks = {
+            "database": self.db.ping,
+            "storage": self.blobs.check,
+            "broker": self.dispatcher.check,
+        }
+        results = dict.fromkeys(checks, f"error: no answer within {READY_TIMEOUT:g} s")
+        pool = ThreadPoolExecutor(len(checks), thread_name_prefix="hark-ready")
+        futures = {pool.submit(check): name for name, check in checks.items()}
+        done, _ = wait(futures, timeout=READY_TIMEOUT)
+        pool.shutdown(wait=False)
+        for future in done:
+            error = future.exception()
+            results[futures[future]] = (
+                "ok" if error is None else f"error: {type(error).__name__}: {error}"[:500]
+            )
+        return {name: mask_url(result) for name, result in results.items()}
+
     def stop(self) -> None:
+        self._jobs_loop.stop()
         self.dispatcher.stop()
         self._webhook_loop.stop()
         self.webhooks.close()

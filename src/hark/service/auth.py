@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hark.store import ApiKey, Store, utcnow
+from hark.store import AlreadyExists, ApiKey, Store, utcnow
 
 from .errors import FieldError, InvalidRequest, ServiceError, Unauthenticated
 from .requests import CreateTemporaryKey
@@ -87,7 +87,10 @@ class KeyService:
         """Make sure a known key exists; returns True when it had to be added."""
         if self.store.has_api_key(hash_key(api_key)):
             return False
-        self.add(api_key, project, name="HARK_API_KEY")
+        try:
+            self.add(api_key, project, name="HARK_API_KEY")
+        except AlreadyExists:  # another replica added it at the same moment
+            return False
         return True
 
     def authenticate(self, authorization: str | None) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from hark.jobs import (
     AddressPolicy,
-    Dispatcher,
     ForbiddenAddress,
     check_url,
     filename_from_url,
@@ -31,13 +31,13 @@ class TranscriptionService:
     def __init__(
         self,
         store: Store,
-        dispatcher: Dispatcher,
+        dispatch: Callable[[str], None],
         catalog: ModelCatalog,
         quotas: Quotas,
         addresses: AddressPolicy,
     ) -> None:
         self.store = store
-        self.dispatcher = dispatcher
+        self.dispatch = dispatch  # hands a new job's id to whatever runs jobs
         self.catalog = catalog
         self.quotas = quotas
         self.addresses = addresses
@@ -65,7 +65,7 @@ class TranscriptionService:
             )
             if winner != added.id:  # a concurrent retry got there first
                 return self._original(project_id, key, winner)
-        self.dispatcher.dispatch(added.id)
+        self.dispatch(added.id)
         return added
 
     def _validated(self, project_id: str, request: CreateTranscription) -> Transcription:

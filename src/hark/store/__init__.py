@@ -11,9 +11,10 @@ from .models import (
     WebhookDelivery,
     utcnow,
 )
-from .repository import Cursor, FileQuota, Store, TranscriptionQuota, Usage
+from .repository import AlreadyExists, Cursor, FileQuota, Store, TranscriptionQuota, Usage
 
 __all__ = [
+    "AlreadyExists",
     "ApiKey",
     "Cursor",
     "Database",

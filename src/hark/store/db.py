@@ -9,8 +9,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from hark.settings import require_extra
+
+# Any number of processes may start at once against one PostgreSQL database; the first to
+# take this advisory lock migrates, the others wait and then find nothing to do.
+MIGRATION_LOCK = 0x4A41524B  # "HARK"
 
 
 def make_engine(url: str) -> Engine:
@@ -26,8 +32,15 @@ def make_engine(url: str) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
+    if url.startswith("postgresql+psycopg"):
+        require_extra("psycopg", "A postgresql+psycopg:// database URL")
     return create_engine(
-        url, pool_pre_ping=True, pool_size=20, max_overflow=20, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=20,
+        max_overflow=20,
+        hide_parameters=True,
+        connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
     )
 
 
@@ -76,8 +89,18 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(files("hark.store") / "migrations"))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # DDL is transactional here: the whole upgrade commits or none of it does.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        """Raise unless the database answers a query."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -131,6 +131,13 @@ class Transcription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While processing: who holds the job (a token new to each claim) and until when. Only
+    # the holder may record progress or finish the job; an expired lease is re-queued.
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While queued: when the job was last handed to the dispatcher (None: not yet, or the
+    # queue could not be reached), so the job sweep can send it again.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TranscriptRow(Base):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, and_, delete, func, or_, select, update
+from sqlalchemy import Integer, and_, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,13 @@ Row = TypeVar("Row", File, Transcription)
 Cursor = tuple[datetime, str]  # (created_at, id) of the last item of the previous page
 
 PENDING = ("queued", "processing")
+STATUSES = ("queued", "processing", "completed", "error")
 EXPIRE_BATCH = 500  # rows per retention transaction, so other writers never wait long
+DISPATCH_BATCH = 1000  # jobs handed to the dispatcher per sweep
+
+
+class AlreadyExists(Exception):
+    """A unique row (an API key's hash) is already stored."""
 
 
 @dataclass(frozen=True)
@@ -60,25 +66,27 @@ class Store:
     # -- projects and keys -------------------------------------------------------------
 
     def ensure_project(self, name: str) -> Project:
-        with self.db.write() as s:
-            project = s.scalar(select(Project).where(Project.name == name))
-            if project is None:
-                project = Project(name=name)
-                s.add(project)
-            return project
+        try:
+            with self.db.write() as s:
+                project = s.scalar(select(Project).where(Project.name == name))
+                if project is None:
+                    project = Project(name=name)
+                    s.add(project)
+                return project
+        except IntegrityError:  # another process created it at the same moment
+            with self.db.read() as s:
+                return s.scalars(select(Project).where(Project.name == name)).one()
 
     def project_limits(self, project_id: str) -> dict | None:
         with self.db.read() as s:
             return s.scalar(select(Project.limits).where(Project.id == project_id))
 
     def set_project_limits(self, name: str, limits: dict | None) -> Project:
+        project = self.ensure_project(name)
         with self.db.write() as s:
-            project = s.scalar(select(Project).where(Project.name == name))
-            if project is None:
-                project = Project(name=name)
-                s.add(project)
-            project.limits = limits or None
-            return project
+            s.execute(update(Project).where(Project.id == project.id).values(limits=limits or None))
+        project.limits = limits or None
+        return project
 
     def add_api_key(
         self,
@@ -88,7 +96,8 @@ class Store:
         name: str | None,
         temporary: ApiKey | None = None,
     ) -> ApiKey:
-        """Store a key; `temporary` carries the usage, expiry and limits of a temporary one."""
+        """Store a key; `temporary` carries the usage, expiry and limits of a temporary one.
+        Raises AlreadyExists when a key with this hash is stored already."""
         key = temporary or ApiKey()
         key.project_id, key.key_hash, key.key_prefix, key.name = (
             project_id,
@@ -96,9 +105,14 @@ class Store:
             key_prefix,
             name,
         )
-        with self.db.write() as s:
-            s.add(key)
-            return key
+        try:
+            with self.db.write() as s:
+                s.add(key)
+                return key
+        except IntegrityError as exc:
+            if self.has_api_key(key_hash):
+                raise AlreadyExists("this API key is already stored") from None
+            raise exc
 
     def has_api_key(self, key_hash: str) -> bool:
         with self.db.read() as s:
@@ -296,10 +310,11 @@ class Store:
     def delete_transcription(self, project_id: str, transcription_id: str) -> str:
         """Return "deleted", "not_found" or the blocking status ("processing")."""
         with self.db.write() as s:
+            # The row lock keeps a worker from claiming the job between check and delete.
             status = s.scalar(
-                select(Transcription.status).where(
-                    Transcription.id == transcription_id, Transcription.project_id == project_id
-                )
+                select(Transcription.status)
+                .where(Transcription.id == transcription_id, Transcription.project_id == project_id)
+                .with_for_update()
             )
             if status is None:
                 return "not_found"
@@ -316,53 +331,81 @@ class Store:
             return s.get(TranscriptRow, transcription_id)
 
     # -- job state machine ---------------------------------------------------------------
+    #
+    # A worker claims a queued job with a lease: `lease_owner` is a token new to each claim,
+    # and only that token can record progress or finish the job. The worker renews the lease
+    # while it works; a job whose lease ran out is re-queued by the job sweep, and if the old
+    # holder comes back, its writes match nothing. So a job finishes once, whatever races.
 
-    def claim(self, transcription_id: str) -> Transcription | None:
+    def claim(self, transcription_id: str, owner: str, lease: timedelta) -> Transcription | None:
         """queued -> processing, atomically: of any number of racing workers, one wins."""
+        now = utcnow()
         with self.db.write() as s:
             won = s.execute(
                 update(Transcription)
                 .where(Transcription.id == transcription_id, Transcription.status == "queued")
                 .values(
                     status="processing",
-                    started_at=utcnow(),
+                    started_at=now,
                     progress=0.0,
                     attempts=Transcription.attempts + 1,
+                    lease_owner=owner,
+                    lease_expires_at=now + lease,
                 )
             ).rowcount
             return s.get(Transcription, transcription_id) if won else None
 
-    def update_processing(self, transcription_id: str, **values: Any) -> None:
-        """Record progress or duration; a job no longer processing is left alone."""
+    @staticmethod
+    def _held(transcription_id: str, owner: str) -> Any:
+        return and_(
+            Transcription.id == transcription_id,
+            Transcription.status == "processing",
+            Transcription.lease_owner == owner,
+        )
+
+    def renew_lease(self, transcription_id: str, owner: str, lease: timedelta) -> bool:
+        """Extend the lease; False when `owner` no longer holds the job."""
         with self.db.write() as s:
-            s.execute(
-                update(Transcription)
-                .where(Transcription.id == transcription_id, Transcription.status == "processing")
-                .values(**values)
+            return bool(
+                s.execute(
+                    update(Transcription)
+                    .where(self._held(transcription_id, owner))
+                    .values(lease_expires_at=utcnow() + lease)
+                ).rowcount
             )
 
-    def complete(self, transcription_id: str, text: str, tokens: list[dict]) -> bool:
+    def update_processing(self, transcription_id: str, owner: str, **values: Any) -> None:
+        """Record progress or duration; a job `owner` no longer holds is left alone."""
+        with self.db.write() as s:
+            s.execute(
+                update(Transcription).where(self._held(transcription_id, owner)).values(**values)
+            )
+
+    def complete(self, transcription_id: str, owner: str, text: str, tokens: list[dict]) -> bool:
         with self.db.write() as s:
             done = s.execute(
                 update(Transcription)
-                .where(Transcription.id == transcription_id, Transcription.status == "processing")
-                .values(status="completed", progress=1.0, finished_at=utcnow())
+                .where(self._held(transcription_id, owner))
+                .values(
+                    status="completed", progress=1.0, finished_at=utcnow(), lease_expires_at=None
+                )
             ).rowcount
             if done:
                 s.merge(TranscriptRow(transcription_id=transcription_id, text=text, tokens=tokens))
                 self._enqueue_webhook(s, transcription_id)
             return bool(done)
 
-    def fail(self, transcription_id: str, error_type: str, error_message: str) -> bool:
+    def fail(self, transcription_id: str, owner: str, error_type: str, error_message: str) -> bool:
         with self.db.write() as s:
             done = s.execute(
                 update(Transcription)
-                .where(Transcription.id == transcription_id, Transcription.status.in_(PENDING))
+                .where(self._held(transcription_id, owner))
                 .values(
                     status="error",
                     error_type=error_type,
                     error_message=error_message,
                     finished_at=utcnow(),
+                    lease_expires_at=None,
                 )
             ).rowcount
             if done:
@@ -386,13 +429,30 @@ class Store:
             )
         )
 
-    def requeue_processing(self, max_attempts: int) -> tuple[int, int]:
-        """After a crash, jobs left `processing` by a dead worker go back to the queue, unless
-        they already took the worker down `max_attempts` times. Returns (requeued, failed)."""
+    def requeue_abandoned(
+        self, max_attempts: int, expired_before: datetime | None = None
+    ) -> tuple[int, int]:
+        """Jobs left `processing` by a dead worker go back to the queue, unless they already
+        took a worker down `max_attempts` times. With `expired_before`, only jobs whose lease
+        ran out before then; without it, every processing job (an embedded server starting
+        up owns them all). Returns (requeued, failed)."""
         abandoned = Transcription.status == "processing"
-        exhausted = Transcription.attempts >= max_attempts
+        if expired_before is not None:
+            abandoned = and_(
+                abandoned,
+                or_(
+                    Transcription.lease_expires_at.is_(None),
+                    Transcription.lease_expires_at < expired_before,
+                ),
+            )
         with self.db.write() as s:
-            doomed = list(s.scalars(select(Transcription.id).where(abandoned, exhausted)))
+            rows = s.execute(
+                select(Transcription.id, Transcription.attempts)
+                .where(abandoned)
+                .with_for_update(skip_locked=True)
+            ).all()
+            doomed = [job_id for job_id, attempts in rows if attempts >= max_attempts]
+            again = [job_id for job_id, attempts in rows if attempts < max_attempts]
             if doomed:
                 s.execute(
                     update(Transcription)
@@ -403,23 +463,75 @@ class Store:
                         error_message=f"Processing this audio stopped the worker "
                         f"{max_attempts} times; giving up.",
                         finished_at=utcnow(),
+                        lease_expires_at=None,
                     )
                 )
                 for transcription_id in doomed:
                     self._enqueue_webhook(s, transcription_id)
-            requeued = s.execute(
-                update(Transcription).where(abandoned).values(status="queued", progress=0.0)
-            ).rowcount
-            return requeued, len(doomed)
+            if again:
+                s.execute(
+                    update(Transcription)
+                    .where(Transcription.id.in_(again))
+                    .values(
+                        status="queued",
+                        progress=0.0,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        dispatched_at=None,
+                    )
+                )
+            return len(again), len(doomed)
 
-    def queued_ids(self) -> Sequence[str]:
-        with self.db.read() as s:
-            return list(
+    def take_for_dispatch(
+        self, stale_before: datetime | None, everything: bool = False
+    ) -> list[str]:
+        """Queued jobs to hand to the dispatcher (again), oldest first, stamped as sent now:
+        those never sent (or whose sending failed), those last sent before `stale_before`,
+        or with `everything` all of them (the queue lost its messages)."""
+        due = Transcription.dispatched_at.is_(None)
+        if everything:
+            due = true()
+        elif stale_before is not None:
+            due = or_(due, Transcription.dispatched_at < stale_before)
+        with self.db.write() as s:
+            ids = list(
                 s.scalars(
                     select(Transcription.id)
-                    .where(Transcription.status == "queued")
+                    .where(Transcription.status == "queued", due)
                     .order_by(Transcription.created_at)
+                    .limit(DISPATCH_BATCH)
+                    .with_for_update(skip_locked=True)
                 )
+            )
+            if ids:
+                s.execute(
+                    update(Transcription)
+                    .where(Transcription.id.in_(ids))
+                    .values(dispatched_at=utcnow())
+                )
+            return ids
+
+    def mark_undispatched(self, ids: list[str]) -> None:
+        """The dispatcher could not take these jobs: the next job sweep sends them again."""
+        with self.db.write() as s:
+            s.execute(
+                update(Transcription)
+                .where(Transcription.id.in_(ids), Transcription.status == "queued")
+                .values(dispatched_at=None)
+            )
+
+    def job_counts(self) -> dict[str, int]:
+        """Jobs by status, over all projects."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(Transcription.status, func.count()).group_by(Transcription.status)
+            ).all()
+        return {status: 0 for status in STATUSES} | {status: count for status, count in rows}
+
+    def oldest_queued_at(self) -> datetime | None:
+        with self.db.read() as s:
+            return s.scalar(
+                select(func.min(Transcription.created_at)).where(Transcription.status == "queued")
             )
 
     # -- webhooks ------------------------------------------------------------------------
@@ -530,6 +642,7 @@ class Store:
                             Transcription.status != "processing",
                         )
                         .limit(EXPIRE_BATCH)
+                        .with_for_update(skip_locked=True)  # not one a worker is claiming
                     )
                 )
                 s.execute(delete(TranscriptRow).where(TranscriptRow.transcription_id.in_(ids)))

@@ -1,0 +1,82 @@
+"""Keeps jobs moving whatever happens to workers and to the queue.
+
+The database is the source of truth; the queue only carries job ids. So a job is never lost
+with a worker or a broker: a job whose lease ran out (its worker was killed or its machine
+lost) goes back to `queued`, and a queued job the queue does not have (sending it failed,
+the broker lost its messages, or it has waited suspiciously long) is sent again. Sending
+twice is harmless: only one worker can claim a job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from hark.store import Store, utcnow
+
+if TYPE_CHECKING:
+    from . import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+class JobSweeper:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        max_attempts: int,
+        redispatch_after: timedelta | None,
+        on_failed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.max_attempts = max_attempts
+        # None: the dispatcher cannot lose a job while this process lives (in-process).
+        self.redispatch_after = redispatch_after
+        self.on_failed = on_failed  # some jobs were failed (their webhooks are due)
+
+    def dispatch(self, transcription_id: str) -> None:
+        """Send one new job; if the queue cannot take it, the next sweep sends it again."""
+        self._send([transcription_id])
+
+    def recover(self) -> None:
+        """At the start of an embedded server, which owns every job: re-queue all jobs left
+        processing by the previous run, then send every queued job."""
+        self._requeue(None, "re-queued %d jobs interrupted by a restart")
+        self._send(self.store.take_for_dispatch(None, everything=True))
+
+    def sweep(self) -> None:
+        self._requeue(utcnow(), "re-queued %d jobs whose worker stopped renewing its lease")
+        lost = self.dispatcher.lost_messages()
+        if lost:
+            log.warning("the queue lost its messages (broker restarted?): sending every queued job")
+        stale = utcnow() - self.redispatch_after if self.redispatch_after else None
+        self._send(self.store.take_for_dispatch(stale, everything=lost))
+
+    def _requeue(self, expired_before, message: str) -> None:
+        requeued, failed = self.store.requeue_abandoned(self.max_attempts, expired_before)
+        if requeued:
+            log.warning(message, requeued)
+        if failed:
+            log.error(
+                "gave up on %d jobs that crashed the worker %d times", failed, self.max_attempts
+            )
+            self.on_failed()
+
+    def _send(self, ids: list[str]) -> None:
+        for index, transcription_id in enumerate(ids):
+            try:
+                self.dispatcher.dispatch(transcription_id)
+            except Exception as exc:
+                unsent = ids[index:]
+                log.warning(
+                    "the queue is unreachable (%s: %s); %d jobs will be sent again",
+                    type(exc).__name__,
+                    exc,
+                    len(unsent),
+                )
+                self.store.mark_undispatched(unsent)
+                return
