@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -93,8 +94,29 @@ class CeleryDispatcher:
         """Consume jobs until told to stop (SIGTERM or SIGINT: warm shutdown, finishing the
         jobs in hand); `run` is called with each job id, `concurrency` at a time."""
         from celery.signals import worker_ready
+        from celery.worker import state
+        from celery.worker.request import Request
 
-        @self.app.task(name=TASK_NAME, bind=True, max_retries=None)
+        class AckUntilDone(Request):
+            """Celery gives up on an acknowledgement the broker did not take (it was
+            restarting, say) and never frees the task's prefetch slot: with one slot, the
+            worker would take no task ever again. Retry until the broker takes it (after a
+            restart, acknowledging a message it no longer has is harmless)."""
+
+            def acknowledge(self) -> None:
+                delay = 0.5
+                while not self.acknowledged:
+                    try:
+                        self.message.ack()
+                        self.acknowledged = True
+                    except self.connection_errors as exc:
+                        if state.should_stop is not None or state.should_terminate is not None:
+                            raise
+                        log.warning("could not acknowledge a task (%s); retrying", exc)
+                        time.sleep(delay)
+                        delay = min(delay * 2, 10.0)
+
+        @self.app.task(name=TASK_NAME, bind=True, max_retries=None, Request=AckUntilDone)
         def transcribe(task, transcription_id: str) -> None:
             try:
                 run(transcription_id)

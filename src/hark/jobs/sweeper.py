@@ -50,11 +50,20 @@ class JobSweeper:
 
     def sweep(self) -> None:
         self._requeue(utcnow(), "re-queued %d jobs whose worker stopped renewing its lease")
-        lost = self.dispatcher.lost_messages()
-        if lost:
-            log.warning("the queue lost its messages (broker restarted?): sending every queued job")
+        try:
+            lost = self.dispatcher.lost_messages()
+        except Exception as exc:  # jobs wait in the database until the queue is back
+            log.warning("the queue is unreachable: %s: %s", type(exc).__name__, exc)
+            return
         stale = utcnow() - self.redispatch_after if self.redispatch_after else None
-        self._send(self.store.take_for_dispatch(stale, everything=lost))
+        ids = self.store.take_for_dispatch(stale, everything=lost)
+        if lost and ids:
+            log.warning(
+                "the queue lost its messages (a new or restarted broker): sending %d queued "
+                "jobs again",
+                len(ids),
+            )
+        self._send(ids)
 
     def _requeue(self, expired_before, message: str) -> None:
         requeued, failed = self.store.requeue_abandoned(self.max_attempts, expired_before)

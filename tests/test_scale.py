@@ -1,0 +1,274 @@
+"""Hark scaled out across processes: two `hark serve --no-worker` APIs and two `hark worker`s
+on PostgreSQL, Redis and S3 (moto), all real servers started by the fixtures. Leases are
+short here (3 s, renewed every 0.5 s) so that recovery takes seconds, not minutes."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from conftest import (
+    JFK,
+    LONGFORM,
+    Stack,
+    create_job,
+    hark_env,
+    start_stack,
+    upload,
+    wait_for,
+)
+from hark.store import Database, Store, Transcription, utcnow
+from hark.store.models import Base
+from media import repeat_to
+
+API_KEY = "hark_scale_" + secrets.token_hex(8)
+FAST_LEASES = {"lease_seconds": "3", "lease_renew_seconds": "0.5", "job_sweep_interval": "0.5"}
+
+
+@pytest.fixture(scope="module")
+def stack(services, tmp_path_factory) -> Stack:
+    running = start_stack(
+        services,
+        tmp_path_factory.mktemp("scale"),
+        API_KEY,
+        apis=2,
+        workers=2,
+        allow_private_urls="true",
+        webhook_retry_base_seconds="0.5",
+        **FAST_LEASES,
+    )
+    yield running
+    running.stop()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample's value from a Prometheus exposition."""
+    selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.escape(name + (f"{{{selector}}}" if selector else "")) + r" (\S+)"
+    match = re.search(r"^" + pattern + r"$", text, re.MULTILINE)
+    assert match, f"{name} {labels} not in metrics"
+    return float(match.group(1))
+
+
+def completions(stack: Stack, transcription_id: str) -> list[int]:
+    """How many times each worker logged completing the job."""
+    line = f"transcription {transcription_id}: completed"
+    return [worker.log().count(line) for worker in stack.workers]
+
+
+def test_twenty_jobs_across_two_apis_complete_exactly_once(stack, webserver):
+    hook = f"/hook/scale-{secrets.token_hex(4)}"
+    clients = [api.client() for api in stack.apis]
+    files, jobs = [], []
+    for i in range(20):
+        client = clients[i % 2]
+        files.append(upload(client, JFK))
+        jobs.append(create_job(client, files[-1]["id"], webhook_url=webserver.url(hook)))
+    ids = [job["id"] for job in jobs]
+    assert len(stack.services.s3.keys(stack.bucket)) == 20  # the audio is in the bucket
+
+    # Each job is visible, and finishes, through the API that did not create it.
+    for i, job_id in enumerate(ids):
+        done = wait_for(clients[(i + 1) % 2], job_id, timeout=300)
+        assert done["status"] == "completed", done
+        transcript = clients[i % 2].get(f"/transcriptions/{job_id}/transcript").json()
+        assert "ask not what your country can do for you" in transcript["text"].lower()
+
+    rows = stack.sql("SELECT id, attempts, lease_owner FROM transcriptions WHERE id = ANY(%s)", ids)
+    assert sorted(row[0] for row in rows) == sorted(ids)
+    assert {row[1] for row in rows} == {1}, "every job was claimed exactly once"
+    for job_id in ids:
+        assert sum(completions(stack, job_id)) == 1
+    pids = {row[2].split("/")[0].rsplit(":", 1)[1] for row in rows}
+    assert pids == {str(worker.process.pid) for worker in stack.workers}, "both workers worked"
+
+    # One webhook per job, sent by whichever process got to it first.
+    received = webserver.wait_for_requests(hook, 20)
+    time.sleep(1.5)
+    received = webserver.requests(hook)
+    assert sorted(json.loads(r["body"])["id"] for r in received) == sorted(ids)
+
+    # Global figures come from the database, whichever API is scraped; work done is counted
+    # by the worker that did it.
+    for api in stack.apis:
+        scraped = httpx.get(f"http://127.0.0.1:{api.port}/metrics").text
+        assert metric(scraped, "hark_jobs", state="completed") == 20
+        assert metric(scraped, "hark_queue_depth") == 0
+        assert metric(scraped, "hark_database_up") == 1
+    per_worker = [httpx.get(f"http://127.0.0.1:{w.port}/metrics").text for w in stack.workers]
+    assert sum(metric(m, "hark_jobs_finished_total", status="completed") for m in per_worker) == 20
+    audio = sum(metric(m, "hark_audio_processed_seconds_total") for m in per_worker)
+    assert audio == pytest.approx(20 * 11.0, abs=20 * 0.1)
+    assert sum(metric(m, "hark_job_processing_seconds_count") for m in per_worker) == 20
+    per_api = [httpx.get(f"http://127.0.0.1:{a.port}/metrics").text for a in stack.apis]
+    delivered = [
+        metric(m, "hark_webhook_deliveries_total", outcome="delivered")
+        for m in [*per_api, *per_worker]
+    ]
+    assert sum(delivered) == 20
+
+    # Deleting the files (through either API) removes their audio from the bucket.
+    for i, file in enumerate(files):
+        assert clients[(i + 1) % 2].delete(f"/files/{file['id']}").status_code == 204
+    assert stack.services.s3.keys(stack.bucket) == []
+
+    # No secret reached a log: database and broker passwords, the S3 secret key.
+    logs = stack.logs()
+    for secret in (
+        stack.services.postgres.password,
+        stack.redis.password,
+        stack.services.s3.secret_key,
+    ):
+        assert secret not in logs
+    assert "redis://:****@127.0.0.1" in logs
+
+
+def test_kill_9_a_worker_mid_job_and_the_other_completes_it(stack, tmp_path):
+    # Over 8 MiB: uploaded as a multipart upload, streamed back to the workers.
+    audio = repeat_to(LONGFORM, 280, tmp_path / "long.wav")
+    with stack.apis[0].client() as client:
+        file = upload(client, audio)
+        job_id = create_job(client, file["id"])["id"]
+        deadline = time.monotonic() + 120
+        while (job := client.get(f"/transcriptions/{job_id}").json())["progress"] <= 0:
+            assert job["status"] in ("queued", "processing") and time.monotonic() < deadline
+            time.sleep(0.05)
+        ((owner,),) = stack.sql("SELECT lease_owner FROM transcriptions WHERE id = %s", job_id)
+        pid = int(owner.split("/")[0].rsplit(":", 1)[1])
+        (victim,) = [w for w in stack.workers if w.process.pid == pid]
+        (survivor,) = [w for w in stack.workers if w is not victim]
+        victim.stop(signal.SIGKILL)
+        try:
+            done = wait_for(client, job_id, timeout=300)
+            assert done["status"] == "completed", done
+            text = client.get(f"/transcriptions/{job_id}/transcript").json()["text"]
+            assert len(text) > 1000
+            ((attempts, owner),) = stack.sql(
+                "SELECT attempts, lease_owner FROM transcriptions WHERE id = %s", job_id
+            )
+            assert attempts == 2
+            assert owner.startswith(f"{owner.split(':')[0]}:{survivor.process.pid}/")
+            assert f"transcription {job_id}: completed" in survivor.log()
+            assert "re-queued 1 jobs whose worker stopped renewing its lease" in stack.logs()
+        finally:
+            victim.start()
+        client.delete(f"/transcriptions/{job_id}")
+        client.delete(f"/files/{file['id']}")
+
+
+def test_restarting_redis_mid_run_loses_nothing(stack):
+    clients = [api.client() for api in stack.apis]
+    ids = []
+    for i in range(6):
+        client = clients[i % 2]
+        ids.append(create_job(client, upload(client, JFK)["id"])["id"])
+    stack.redis.stop()  # no persistence: every message the broker held is gone
+
+    # The API keeps taking jobs (they wait in the database) and says it is not ready.
+    ready = httpx.get(f"http://127.0.0.1:{stack.apis[0].port}/readyz", timeout=30)
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    assert checks["database"] == "ok" and checks["storage"] == "ok"
+    assert checks["broker"].startswith("error")
+    assert stack.redis.password not in ready.text
+    for i in range(2):
+        client = clients[i % 2]
+        ids.append(create_job(client, upload(client, JFK)["id"])["id"])
+
+    stack.redis.start()
+    for job_id in ids:
+        assert wait_for(clients[0], job_id, timeout=300)["status"] == "completed"
+        assert sum(completions(stack, job_id)) == 1
+    ready = httpx.get(f"http://127.0.0.1:{stack.apis[1].port}/readyz", timeout=30)
+    assert ready.status_code == 200, ready.text
+    assert "the queue lost its messages" in stack.logs()
+
+
+def test_a_job_finishes_once_however_workers_race(services):
+    store = Store(Database(services.postgres.create_database("race")))
+    store.db.migrate()
+    project = store.ensure_project("race")
+    job = store.add_transcription(
+        Transcription(project_id=project.id, model="m", filename="a.wav", status="queued")
+    )
+    short = timedelta(seconds=0.3)
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda i: store.claim(job.id, f"worker-{i}", short), range(8)))
+    (first,) = [c for c in claims if c is not None]
+    assert first.attempts == 1
+
+    time.sleep(0.5)  # the first worker stalls past its lease...
+    assert store.requeue_abandoned(3, utcnow()) == (1, 0)
+    second = store.claim(job.id, "worker-second", timedelta(seconds=60))
+    assert second is not None and second.attempts == 2
+    # ...and everything it tries afterwards matches nothing.
+    assert not store.renew_lease(job.id, first.lease_owner, short)
+    assert not store.complete(job.id, first.lease_owner, "stale", [])
+    assert not store.fail(job.id, first.lease_owner, "internal_error", "stale")
+    assert store.renew_lease(job.id, "worker-second", timedelta(seconds=60))
+    assert store.complete(job.id, "worker-second", "fresh", [])
+    assert not store.complete(job.id, "worker-second", "again", [])
+    assert store.get_transcript(job.id).text == "fresh"
+    assert store.get_transcription(project.id, job.id).status == "completed"
+
+    # Many processes may start at once: creating the same project never fails.
+    with ThreadPoolExecutor(8) as pool:
+        projects = list(pool.map(lambda _: store.ensure_project("fresh"), range(8)))
+    assert len({p.id for p in projects}) == 1
+    store.db.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_migrations_build_exactly_the_models_schema(services, tmp_path, dialect):
+    url = (
+        f"sqlite:///{tmp_path / 'hark.db'}"
+        if dialect == "sqlite"
+        else services.postgres.create_database(f"migrations_{secrets.token_hex(3)}")
+    )
+    db = Database(url)
+    # Four processes starting together: one migrates, the others find nothing to do.
+    threads = [threading.Thread(target=db.migrate) for _ in range(4 if dialect != "sqlite" else 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.engine.connect() as connection:
+        version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    db.dispose()
+    assert version == "0003"
+    assert differences == []
+
+
+def test_worker_needs_a_queue(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "hark.cli", "worker", "--data-dir", str(tmp_path)],
+        env=hark_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "HARK_QUEUE_URL" in result.stderr
+
+
+def test_readyz_names_what_is_unreachable(stack):
+    response = httpx.get(f"http://127.0.0.1:{stack.apis[0].port}/readyz", timeout=30)
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "storage": "ok", "broker": "ok"},
+    }
