@@ -80,17 +80,29 @@ def _stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
             process.wait()
 
 
-class Postgres:
-    """A private PostgreSQL cluster with password authentication (user `hark`)."""
+class Service:
+    """A server process of our own: a temporary directory, a free port, a password."""
 
-    user = "hark"
+    name = "service"
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="hark-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"hark-{self.name}-"))
         self.port = free_port()
-        self.password = "pg-" + secrets.token_hex(8)
-        self.log = self.root / "postgres.log"
+        self.password = f"{self.name}-{secrets.token_hex(8)}"
+        self.log = self.root / f"{self.name}.log"
         self.process: subprocess.Popen | None = None
+
+    def _launch(self, command: list, ready, **popen) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, **popen)
+        _wait(ready, self.name, self.process, self.log)
+
+
+class Postgres(Service):
+    """A private PostgreSQL cluster with password authentication (user `hark`)."""
+
+    name = "postgres"
+    user = "hark"
 
     def start(self) -> Postgres:
         bin_dir = postgres_bin()
@@ -114,9 +126,7 @@ class Postgres:
         settings += ["max_connections=400", "shared_buffers=64MB"]
         command = [bin_dir / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1"]
         command += ["-k", str(self.root)] + [arg for s in settings for arg in ("-c", s)]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log, **user)
-        _wait(lambda: self.connect("postgres").close() or True, "postgres", self.process, self.log)
+        self._launch(command, lambda: self.connect("postgres").close() or True, **user)
         return self
 
     def url(self, database: str) -> str:
@@ -145,23 +155,16 @@ class Postgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class Redis:
+class Redis(Service):
     """A private Redis without persistence: a restart loses everything it held."""
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="hark-redis-"))
-        self.port = free_port()
-        self.password = "rd-" + secrets.token_hex(8)
-        self.log = self.root / "redis.log"
-        self.process: subprocess.Popen | None = None
+    name = "redis"
 
     def start(self) -> Redis:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.root)]
         command += ["--requirepass", self.password]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log)
-        _wait(self.ping, "redis-server", self.process, self.log)
+        self._launch(command, self.ping)
         return self
 
     def url(self, db: int = 0) -> str:
@@ -182,17 +185,12 @@ class Redis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class S3:
-    """moto's S3 in server mode: an S3-compatible endpoint standing in for AWS S3 / MinIO."""
+class S3(Service):
+    """moto's S3 in server mode: an S3-compatible endpoint standing in for AWS S3 / MinIO.
+    Its password is the secret access key (moto accepts any credentials)."""
 
+    name = "s3"
     access_key = "hark-test-access"
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="hark-s3-"))
-        self.port = free_port()
-        self.secret_key = "s3-" + secrets.token_hex(12)
-        self.log = self.root / "moto.log"
-        self.process: subprocess.Popen | None = None
 
     @property
     def endpoint(self) -> str:
@@ -200,14 +198,7 @@ class S3:
 
     def start(self) -> S3:
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log)
-        _wait(
-            lambda: httpx.get(self.endpoint, timeout=2).status_code < 500,
-            "moto server",
-            self.process,
-            self.log,
-        )
+        self._launch(command, lambda: httpx.get(self.endpoint, timeout=2).status_code < 500)
         return self
 
     def client(self):
@@ -218,7 +209,7 @@ class S3:
             endpoint_url=self.endpoint,
             region_name="us-east-1",
             aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
+            aws_secret_access_key=self.password,
         )
 
     def create_bucket(self, name: str) -> str:
@@ -264,7 +255,7 @@ class Services:
             "s3_endpoint_url": self.s3.endpoint,
             "s3_region": "us-east-1",
             "s3_access_key_id": self.s3.access_key,
-            "s3_secret_access_key": self.s3.secret_key,
+            "s3_secret_access_key": self.s3.password,
         }
 
     def stop(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import JFK, assert_error, upload
+from conftest import JFK, assert_error, create_job, upload, wait_for
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 
@@ -168,3 +168,32 @@ def test_openapi_docs_are_served(server):
     spec = httpx.get(root + "/openapi.json").json()
     assert "/v1/transcriptions/{transcription_id}/transcript" in spec["paths"]
     assert "/files" not in spec["paths"]
+
+
+def test_liveness_readiness_and_metrics(server, api):
+    root = f"http://127.0.0.1:{server.port}"
+    assert httpx.get(root + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(root + "/readyz", timeout=30)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "storage": "ok", "broker": "ok"}
+
+    def completed() -> float:
+        scraped = httpx.get(root + "/metrics")
+        assert scraped.headers["content-type"].startswith("text/plain")
+        for sample in (
+            'hark_jobs{state="queued"}',
+            "hark_queue_depth ",
+            "hark_queue_oldest_age_seconds ",
+            "hark_database_up 1.0",
+            'hark_webhook_deliveries_total{outcome="delivered"}',
+            "hark_job_processing_seconds_bucket",
+            "hark_audio_processed_seconds_total",
+        ):
+            assert sample in scraped.text
+        line = next(x for x in scraped.text.splitlines() if x.startswith('hark_jobs{state="comp'))
+        return float(line.split()[-1])
+
+    before = completed()
+    job = wait_for(api, create_job(api, upload(api, JFK)["id"])["id"])
+    assert job["status"] == "completed"
+    assert completed() >= before + 1

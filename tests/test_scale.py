@@ -130,7 +130,7 @@ def test_twenty_jobs_across_two_apis_complete_exactly_once(stack, webserver):
     for secret in (
         stack.services.postgres.password,
         stack.redis.password,
-        stack.services.s3.secret_key,
+        stack.services.s3.password,
     ):
         assert secret not in logs
     assert "redis://:****@127.0.0.1" in logs

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
-from pydantic import Field, IPvAnyNetwork, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
@@ -103,6 +103,15 @@ class Settings(BaseSettings):
 
     # Realtime WebSocket sessions transcribed at once, per process (more get an error).
     realtime_max_sessions: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _leases_renew_before_they_expire(self) -> Settings:
+        if self.lease_renew_seconds >= self.lease_seconds:
+            raise ValueError(
+                f"HARK_LEASE_RENEW_SECONDS ({self.lease_renew_seconds:g}) must be shorter than "
+                f"HARK_LEASE_SECONDS ({self.lease_seconds:g})"
+            )
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -12,6 +13,29 @@ class TooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"larger than {limit} bytes")
         self.limit = limit
+
+
+class SizeLimitedWriter:
+    """What every writer shares: a fresh key, and a byte count that aborts the blob and
+    raises TooLarge once it passes `max_size`. Subclasses store the bytes (`_append`)."""
+
+    def __init__(self, max_size: int) -> None:
+        self._max_size = max_size
+        self.key = uuid.uuid4().hex
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._max_size:
+            self.abort()
+            raise TooLarge(self._max_size)
+        self._append(chunk)
+
+    def _append(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
 
 
 class BlobWriter(Protocol):

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .base import TooLarge
+from .base import SizeLimitedWriter
 
 
-class LocalBlobWriter:
+class LocalBlobWriter(SizeLimitedWriter):
     def __init__(self, store: LocalBlobStore, max_size: int) -> None:
+        super().__init__(max_size)
         self._store = store
-        self._max_size = max_size
-        self.key = uuid.uuid4().hex
         self._partial = store.partial_dir / self.key
         self._file = self._partial.open("xb")
-        self.size = 0
 
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self._max_size:
-            self.abort()
-            raise TooLarge(self._max_size)
+    def _append(self, chunk: bytes) -> None:
         self._file.write(chunk)
 
     def commit(self) -> str:

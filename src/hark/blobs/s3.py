@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 
 from hark.settings import Settings, require_extra
 
-from .base import TooLarge
+from .base import SizeLimitedWriter
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +43,19 @@ class S3Options:
         )
 
 
-class S3BlobWriter:
+class S3BlobWriter(SizeLimitedWriter):
     """Buffers one part; the multipart upload starts only once a whole part has arrived,
     so a small file is a single PUT."""
 
     def __init__(self, store: S3BlobStore, max_size: int) -> None:
+        super().__init__(max_size)
         self._store = store
-        self._max_size = max_size
-        self.key = uuid.uuid4().hex
         self._object = store.object_key(self.key)
         self._buffer = bytearray()
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
-        self.size = 0
 
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self._max_size:
-            self.abort()
-            raise TooLarge(self._max_size)
+    def _append(self, chunk: bytes) -> None:
         self._buffer += chunk
         while len(self._buffer) >= PART_SIZE:
             self._send_part(bytes(self._buffer[:PART_SIZE]))

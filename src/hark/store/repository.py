@@ -453,33 +453,23 @@ class Store:
             ).all()
             doomed = [job_id for job_id, attempts in rows if attempts >= max_attempts]
             again = [job_id for job_id, attempts in rows if attempts < max_attempts]
-            if doomed:
-                s.execute(
-                    update(Transcription)
-                    .where(Transcription.id.in_(doomed))
-                    .values(
-                        status="error",
-                        error_type="worker_crashed",
-                        error_message=f"Processing this audio stopped the worker "
-                        f"{max_attempts} times; giving up.",
-                        finished_at=utcnow(),
-                        lease_expires_at=None,
+            gave_up = {
+                "status": "error",
+                "error_type": "worker_crashed",
+                "error_message": f"Processing this audio stopped the worker {max_attempts} "
+                "times; giving up.",
+                "finished_at": utcnow(),
+            }
+            back = {"status": "queued", "progress": 0.0, "lease_owner": None, "dispatched_at": None}
+            for ids, values in ((doomed, gave_up), (again, back)):
+                if ids:
+                    s.execute(
+                        update(Transcription)
+                        .where(Transcription.id.in_(ids))
+                        .values(lease_expires_at=None, **values)
                     )
-                )
-                for transcription_id in doomed:
-                    self._enqueue_webhook(s, transcription_id)
-            if again:
-                s.execute(
-                    update(Transcription)
-                    .where(Transcription.id.in_(again))
-                    .values(
-                        status="queued",
-                        progress=0.0,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        dispatched_at=None,
-                    )
-                )
+            for transcription_id in doomed:
+                self._enqueue_webhook(s, transcription_id)
             return len(again), len(doomed)
 
     def take_for_dispatch(
