@@ -214,8 +214,15 @@ def start_stack(
     ):
         for i in range(count):
             port = free_port()
-            extra = {"metrics_port": str(port)} if kind == "worker" else {}
-            env = hark_env(api_key, **config, **extra)
+            if kind == "api":
+                env = hark_env(api_key, **config)
+            else:
+                # Workers find their S3 credentials where boto3 looks by default.
+                own = {k: v for k, v in config.items() if not k.startswith("s3_access")}
+                own.pop("s3_secret_access_key")
+                env = hark_env(api_key, **own, metrics_port=str(port))
+                env["AWS_ACCESS_KEY_ID"] = config["s3_access_key_id"]
+                env["AWS_SECRET_ACCESS_KEY"] = config["s3_secret_access_key"]
             processes.append(
                 Server(data_dir=tmp / f"{kind}{i}", port=port, api_key=api_key, env=env, args=args)
             )

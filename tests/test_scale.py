@@ -17,12 +17,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from conftest import (
     JFK,
     LONGFORM,
+    REPO,
     Stack,
     create_job,
     hark_env,
@@ -30,6 +32,8 @@ from conftest import (
     upload,
     wait_for,
 )
+from hark.cli import build_parser
+from hark.settings import Settings
 from hark.store import Database, Store, Transcription, utcnow
 from hark.store.models import Base
 from media import repeat_to
@@ -136,6 +140,7 @@ def test_twenty_jobs_across_two_apis_complete_exactly_once(stack, webserver):
     assert "redis://:****@127.0.0.1" in logs
 
 
+@pytest.mark.slow
 def test_kill_9_a_worker_mid_job_and_the_other_completes_it(stack, tmp_path):
     # Over 8 MiB: uploaded as a multipart upload, streamed back to the workers.
     audio = repeat_to(LONGFORM, 280, tmp_path / "long.wav")
@@ -169,6 +174,7 @@ def test_kill_9_a_worker_mid_job_and_the_other_completes_it(stack, tmp_path):
         client.delete(f"/files/{file['id']}")
 
 
+@pytest.mark.slow
 def test_restarting_redis_mid_run_loses_nothing(stack):
     clients = [api.client() for api in stack.apis]
     ids = []
@@ -272,3 +278,25 @@ def test_readyz_names_what_is_unreachable(stack):
         "status": "ready",
         "checks": {"database": "ok", "storage": "ok", "broker": "ok"},
     }
+
+
+def test_the_compose_file_deploys_what_the_tests_run():
+    """Docker is not available here, so the compose file is checked against the code: the
+    commands exist, every HARK_* variable is a setting, and the backends are the tested
+    ones (PostgreSQL via psycopg, S3, Redis)."""
+    services = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())["services"]
+    assert {"postgres", "redis", "minio", "api", "worker", "migrate"} <= set(services)
+    assert services["api"]["deploy"]["replicas"] == 2
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert services["api"]["command"][:3] == ["hark", "serve", "--no-worker"]
+    assert services["worker"]["command"] == ["hark", "worker"]
+    parser = build_parser()
+    settings = set(Settings.model_fields)
+    for name in ("api", "worker", "migrate"):
+        parser.parse_args(services[name]["command"][1:])
+        env = services[name]["environment"]
+        unknown = [k for k in env if k.startswith("HARK_") and k[5:].lower() not in settings]
+        assert not unknown, f"{name}: {unknown}"
+        assert env["HARK_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert env["HARK_STORAGE_URL"].startswith("s3://")
+        assert env["HARK_QUEUE_URL"].startswith("redis://")
