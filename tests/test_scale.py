@@ -300,3 +300,19 @@ def test_the_compose_file_deploys_what_the_tests_run():
         assert env["HARK_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert env["HARK_STORAGE_URL"].startswith("s3://")
         assert env["HARK_QUEUE_URL"].startswith("redis://")
+
+
+def test_quotas_hold_across_replicas(stack):
+    """Concurrent uploads through both APIs never take a project over its file limit: the
+    check and the insert lock the project's row in PostgreSQL."""
+    key = stack.apis[0].new_key("quota-race")
+    stack.apis[0].hark("limits", "--project=quota-race", "--max-files=5")
+    clients = [api.client(key) for api in stack.apis]
+
+    def attempt(i: int) -> int:
+        return clients[i % 2].post("/files", files={"file": (f"{i}.wav", b"x" * 100)}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(attempt, range(16)))
+    assert sorted(codes) == [201] * 5 + [400] * 11
+    assert clients[1].get("/files/count").json()["total"] == 5
