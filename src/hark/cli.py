@@ -335,6 +335,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     config = CreateTranscriptionConfig(
         language_hints=[code for code in languages if code] or None,
         enable_speaker_diarization=args.diarize or None,
+        enable_separate_recognition_per_channel=args.separate_channels or None,
         translation=TranslationConfig(type="one_way", target_language=args.translate_to)
         if args.translate_to
         else None,
@@ -434,6 +435,11 @@ def _add_client_commands(sub) -> None:
         help="language hint; repeat or separate with commas (e.g. en,de)",
     )
     transcribe.add_argument("--diarize", action="store_true", help="label speakers")
+    transcribe.add_argument(
+        "--separate-channels",
+        action="store_true",
+        help="transcribe each audio channel on its own (e.g. stereo calls)",
+    )
     transcribe.add_argument("--translate-to", metavar="LANG", help="translate into LANG")
     transcribe.add_argument(
         "--format", choices=("text", "json", "srt", "vtt"), default="text", help="output format"

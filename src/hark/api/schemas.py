@@ -52,6 +52,7 @@ class TranscriptionOut(BaseModel):
     language_hints_strict: bool | None = None
     enable_speaker_diarization: bool
     enable_language_identification: bool
+    enable_separate_recognition_per_channel: bool = False  # Hark extension
     translation: dict[str, Any] | None = None
     context: dict[str, Any] | str | None = None
     audio_duration_ms: int | None = None
@@ -79,6 +80,7 @@ class TranscriptionOut(BaseModel):
             language_hints_strict=row.language_hints_strict,
             enable_speaker_diarization=row.enable_speaker_diarization,
             enable_language_identification=row.enable_language_identification,
+            enable_separate_recognition_per_channel=row.enable_separate_recognition_per_channel,
             translation=row.translation,
             context=row.context,
             audio_duration_ms=row.audio_duration_ms,

@@ -108,6 +108,7 @@ class CreateTranscriptionConfig(BaseModel):
     language_hints_strict: bool | None = None
     enable_speaker_diarization: bool | None = None
     enable_language_identification: bool | None = None
+    enable_separate_recognition_per_channel: bool | None = None  # Hark extension
     translation: TranslationConfig | None = None
     context: StructuredContext | str | None = None
     webhook_url: str | None = Field(default=None, max_length=256)
@@ -175,6 +176,7 @@ class Transcription(BaseModel):
     filename: str
     enable_speaker_diarization: bool = False
     enable_language_identification: bool = False
+    enable_separate_recognition_per_channel: bool = False
     audio_url: str | None = None
     file_id: str | None = None
     language_hints: list[str] | None = None
@@ -212,6 +214,7 @@ class Token(BaseModel):
     end_ms: int | None = None
     confidence: float | None = None
     speaker: str | None = None
+    channel: int | None = None
     language: str | None = None
     translation_status: str | None = None
     source_language: str | None = None

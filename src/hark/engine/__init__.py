@@ -1,7 +1,7 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import SAMPLE_RATE, decode_audio, probe_duration_ms
+from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
 from .languages import primary_language
 from .transcript import (
     AudioDecodeError,
@@ -23,6 +23,7 @@ __all__ = [
     "Transcript",
     "WhisperEngine",
     "decode_audio",
+    "decode_channels",
     "get_engine",
     "is_multilingual",
     "model_languages",

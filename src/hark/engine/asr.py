@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, decode_audio
+from .audio import SAMPLE_RATE, decode_audio, decode_channels
 from .languages import WHISPER_LANGUAGES
-from .transcript import EngineError, ProgressCallback, Token, TranscribeOptions, Transcript
+from .transcript import (
+    EngineError,
+    ProgressCallback,
+    Token,
+    TranscribeOptions,
+    Transcript,
+    interleave_channels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +105,27 @@ class WhisperEngine:
         max_seconds: float | None = None,
     ) -> Transcript:
         """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
-        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError)."""
-        audio = decode_audio(path, max_seconds=max_seconds)
+        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError). With
+        `options.separate_channels`, each channel is transcribed on its own and the tokens,
+        tagged with their `channel`, are interleaved in time order."""
+        if not options.separate_channels:
+            audio = decode_audio(path, max_seconds=max_seconds)
+            if on_duration:
+                on_duration(len(audio) * 1000 // SAMPLE_RATE)
+            return self.transcribe(audio, options, on_progress)
+        channels = decode_channels(path, max_seconds=max_seconds)
         if on_duration:
-            on_duration(len(audio) * 1000 // SAMPLE_RATE)
-        return self.transcribe(audio, options, on_progress)
+            on_duration(len(channels[0]) * 1000 // SAMPLE_RATE)
+        per_channel: list[list[Token]] = []
+        for index, audio in enumerate(channels):
+            progress = _scaled(on_progress, index, len(channels))
+            transcript = self.transcribe(audio, options, progress)
+            per_channel.append([replace(t, channel=index) for t in transcript.tokens])
+        return Transcript.from_tokens(
+            interleave_channels(per_channel),
+            duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE,
+            language=transcript.language,
+        )
 
     def transcribe(
         self,
@@ -157,6 +180,13 @@ class WhisperEngine:
         _, _, probabilities = self._model.detect_language(audio, vad_filter=self.config.vad_filter)
         ranked = [lang for lang, _ in probabilities if lang in hints]
         return ranked[0] if ranked else hints[0]
+
+
+def _scaled(on_progress: ProgressCallback | None, part: int, parts: int) -> ProgressCallback | None:
+    """Progress of one of `parts` equal parts, reported as progress of the whole."""
+    if on_progress is None:
+        return None
+    return lambda fraction: on_progress((part + fraction) / parts)
 
 
 @dataclass

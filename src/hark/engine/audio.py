@@ -18,6 +18,20 @@ def decode_audio(
     """Return mono float32 samples in [-1, 1]; raise AudioDecodeError with a readable reason.
     With `max_seconds`, decoding stops (audio_too_long) as soon as the audio exceeds it, so a
     container that under-declares its length cannot fill memory."""
+    return _decode(path, sample_rate, max_seconds, mono=True)[0]
+
+
+def decode_channels(
+    path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
+) -> list[np.ndarray]:
+    """Like decode_audio, but one array per channel of the first audio stream."""
+    return list(_decode(path, sample_rate, max_seconds, mono=False))
+
+
+def _decode(
+    path: str | Path, sample_rate: int, max_seconds: float | None, mono: bool
+) -> np.ndarray:
+    """Samples as a (channels, n) float32 array."""
     max_samples = int(max_seconds * sample_rate) if max_seconds else None
     try:
         container = av.open(str(path), metadata_errors="ignore")
@@ -29,27 +43,28 @@ def decode_audio(
         if not container.streams.audio:
             raise AudioDecodeError("no_audio_stream", "The file contains no audio stream.")
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+        layout = "mono" if mono else stream.layout.name
+        resampler = av.AudioResampler(format="s16p", layout=layout, rate=sample_rate)
         chunks: list[np.ndarray] = []
         try:
             total = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-                    total += len(chunks[-1])
+                    chunks.append(out.to_ndarray())
+                    total += chunks[-1].shape[1]
                 if max_samples is not None and total > max_samples:
                     raise AudioDecodeError(
                         "audio_too_long",
                         f"The audio is longer than the maximum of {max_seconds:g} s.",
                     )
-            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
         except (av.FFmpegError, ValueError) as exc:
             raise AudioDecodeError(
                 "audio_decode_error", f"The audio stream is corrupt: {_reason(exc)}"
             ) from exc
-    if not chunks or sum(len(c) for c in chunks) == 0:
+    if not chunks or sum(c.shape[1] for c in chunks) == 0:
         raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
-    return np.concatenate(chunks).astype(np.float32) / 32768.0
+    return np.concatenate(chunks, axis=1).astype(np.float32) / 32768.0
 
 
 def probe_duration_ms(path: str | Path) -> int | None:

@@ -75,6 +75,7 @@ def engine_options(job: Transcription) -> TranscribeOptions:
         enable_language_identification=job.enable_language_identification,
         hotwords=tuple(terms),
         prompt="\n".join(prompt_parts) or None,
+        separate_channels=bool(job.enable_separate_recognition_per_channel),
     )
 
 

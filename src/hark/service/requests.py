@@ -107,6 +107,8 @@ class CreateTranscription(_Lenient):
     language_hints_strict: bool | None = None
     enable_speaker_diarization: bool | None = None
     enable_language_identification: bool | None = None
+    # Hark extension (Soniox clients never send it): one transcript per channel, interleaved.
+    enable_separate_recognition_per_channel: bool | None = None
     translation: TranslationConfig | None = None
     context: StructuredContext | Annotated[str, StringConstraints(max_length=10_000)] | None = None
     webhook_url: HttpUrl | None = Field(default=None, max_length=256)

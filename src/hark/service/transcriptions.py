@@ -106,6 +106,9 @@ class TranscriptionService:
             language_hints_strict=request.language_hints_strict,
             enable_speaker_diarization=bool(request.enable_speaker_diarization),
             enable_language_identification=bool(request.enable_language_identification),
+            enable_separate_recognition_per_channel=bool(
+                request.enable_separate_recognition_per_channel
+            ),
             translation=None,
             context=context.model_dump(exclude_none=True)
             if context is not None and not isinstance(context, str)

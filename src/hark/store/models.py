@@ -116,6 +116,8 @@ class Transcription(Base):
     language_hints_strict: Mapped[bool | None] = mapped_column(Boolean)
     enable_speaker_diarization: Mapped[bool] = mapped_column(Boolean, default=False)
     enable_language_identification: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hark extension: transcribe each audio channel on its own (stereo calls).
+    enable_separate_recognition_per_channel: Mapped[bool] = mapped_column(Boolean, default=False)
     translation: Mapped[dict | None] = mapped_column(JSON)
     context: Mapped[dict | str | None] = mapped_column(JSON)
     webhook_url: Mapped[str | None] = mapped_column(String(256))

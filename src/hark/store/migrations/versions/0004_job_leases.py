@@ -1,7 +1,7 @@
 """job leases and dispatch times, for workers in other processes and machines
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from hark.store.models import UTCDateTime
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
