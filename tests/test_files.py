@@ -180,10 +180,11 @@ def test_interrupted_upload_leaves_nothing(api, server):
     request = (
         f"POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {server.api_key}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(head) + 1_000_000}\r\n\r\n"
+        f"Content-Length: {len(head) + 20_000_000}\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(request + head + b"\0" * 200_000)  # then hang up mid-body
+        # More than one 8 MiB part: on S3 a multipart upload has begun (and must be aborted).
+        sock.sendall(request + head + b"\0" * 9 * 1024 * 1024)  # then hang up mid-body
     # The server notices the disconnect; nothing is recorded, the partial blob is removed.
     deadline = time.monotonic() + 10
     while server.log().count("client disconnected during POST /v1/files") < disconnects + 1:
