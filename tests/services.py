@@ -86,7 +86,8 @@ class Service:
     name = "service"
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix=f"hark-{self.name}-"))
+        # Under /tmp even if TMPDIR points elsewhere: PostgreSQL runs as `nobody` there.
+        self.root = Path(tempfile.mkdtemp(prefix=f"hark-{self.name}-", dir="/tmp"))
         self.port = free_port()
         self.password = f"{self.name}-{secrets.token_hex(8)}"
         self.log = self.root / f"{self.name}.log"
