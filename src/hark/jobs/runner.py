@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from hark.blobs import BlobStore
 from hark.engine import (
@@ -79,10 +80,16 @@ def engine_options(job: Transcription) -> TranscribeOptions:
     )
 
 
+class JobLimits(Protocol):
+    """The limits a job's project is held to (see hark.service.quotas)."""
+
+    max_file_size: int
+    max_audio_duration_seconds: float
+
+
 @dataclass(frozen=True)
 class RunnerConfig:
     progress_interval: float
-    max_audio_seconds: float
     downloads_dir: Path
     fetch: FetchLimits
     lease_seconds: float = 120.0
@@ -92,7 +99,6 @@ class RunnerConfig:
     def from_settings(cls, settings: Settings) -> RunnerConfig:
         return cls(
             progress_interval=settings.progress_interval,
-            max_audio_seconds=settings.max_audio_duration_seconds,
             downloads_dir=settings.downloads_dir,
             lease_seconds=settings.lease_seconds,
             lease_renew_seconds=settings.lease_renew_seconds,
@@ -131,6 +137,7 @@ class JobRunner:
         blobs: BlobStore,
         engine: Callable[[], WhisperEngine],
         config: RunnerConfig,
+        limits: Callable[[str], JobLimits],
         on_finished: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -138,7 +145,7 @@ class JobRunner:
         self.blobs = blobs
         self.engine = engine
         self.config = config
-        self.progress_interval = config.progress_interval
+        self.limits = limits  # project id -> the limits in force for it
         self.lease = timedelta(seconds=config.lease_seconds)
         # Called after a job completes or fails (e.g. to send its webhook right away).
         self.on_finished = on_finished
@@ -194,12 +201,11 @@ class JobRunner:
             heartbeat.stop()
 
     @contextmanager
-    def _audio(self, job: Transcription) -> Iterator[Path]:
+    def _audio(self, job: Transcription, limits: JobLimits) -> Iterator[Path]:
         """A local path to the job's audio: its uploaded file, or a download of audio_url."""
         if job.audio_url:
-            max_size = self._limit(job, "max_file_size", self.config.fetch.max_size)
-            limits = replace(self.config.fetch, max_size=int(max_size))
-            with fetched(job.audio_url, self.config.downloads_dir, limits) as path:
+            fetch = replace(self.config.fetch, max_size=limits.max_file_size)
+            with fetched(job.audio_url, self.config.downloads_dir, fetch) as path:
                 yield path
             return
         file = self.store.get_file(job.project_id, job.file_id) if job.file_id else None
@@ -214,10 +220,6 @@ class JobRunner:
             raise EngineError(
                 "file_not_found", f"The audio of file {file.id} is missing from storage."
             ) from None
-
-    def _limit(self, job: Transcription, name: str, default: float) -> float:
-        """A limit as overridden for the job's project (see `hark limits`)."""
-        return (self.store.project_limits(job.project_id) or {}).get(name, default)
 
     def _check_duration(self, claim: Claim, duration_ms: int | None, limit: float) -> None:
         if duration_ms is None:
@@ -240,13 +242,14 @@ class JobRunner:
             nonlocal last_write
             claim.check()
             now = time.monotonic()
-            if now - last_write >= self.progress_interval:
+            if now - last_write >= self.config.progress_interval:
                 last_write = now
                 progress = round(min(fraction, 0.999), 4)
                 self.store.update_processing(job.id, claim.owner, progress=progress)
 
-        max_seconds = self._limit(job, "max_audio_duration_seconds", self.config.max_audio_seconds)
-        with self._audio(job) as path:
+        limits = self.limits(job.project_id)
+        max_seconds = limits.max_audio_duration_seconds
+        with self._audio(job, limits) as path:
             # The container's own figure refuses long audio before decoding it; decoding
             # stops at the limit too, for containers that declare none (or lie).
             self._check_duration(claim, probe_duration_ms(path), max_seconds)

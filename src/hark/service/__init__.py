@@ -78,11 +78,12 @@ class Hark:
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
         self.catalog = ModelCatalog(settings.public_model_id, settings.model)
         self.quotas = Quotas(self.store, Limits.from_settings(settings))
+        addresses = address_policy(settings)
         secret = settings.webhook_signing_secret
         self.webhooks = WebhookSender(
             self.store,
             WebhookPolicy(
-                addresses=address_policy(settings),
+                addresses=addresses,
                 timeout=settings.webhook_timeout,
                 max_attempts=settings.webhook_max_attempts,
                 retry_base_seconds=settings.webhook_retry_base_seconds,
@@ -91,7 +92,7 @@ class Hark:
             self.metrics,
         )
         self.retention = Retention(self.store, self.blobs, settings.retention_days)
-        # Background work, run only by processes that run workers.
+        # Background loops; see start() for which process runs which.
         self._webhook_loop = Periodic(
             "hark-webhooks", WEBHOOK_POLL_SECONDS, self.webhooks.deliver_due
         )
@@ -102,6 +103,7 @@ class Hark:
             self.blobs,
             engine,
             RunnerConfig.from_settings(settings),
+            self.quotas.for_project,
             on_finished=self._webhook_loop.wake,
             metrics=self.metrics,
         )
@@ -125,7 +127,7 @@ class Hark:
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.jobs.dispatch, self.catalog, self.quotas, address_policy(settings)
+            self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses
         )
 
     def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:

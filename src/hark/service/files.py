@@ -123,15 +123,16 @@ class FileService:
             )
         name = clean_filename(filename)
         project_id = upload.project_id
+        key_used = upload.idempotency_key
+        fetch = partial(self.store.get_file, project_id)
         digest = None
-        if upload.idempotency_key and upload.digest is not None:
+        if key_used and upload.digest is not None:
             digest = request_hash(
                 "POST /files", name, client_reference_id, upload.digest.hexdigest()
             )
-            earlier = self.idempotency.lookup(project_id, upload.idempotency_key, digest)
-            if earlier is not None:
+            if earlier := self.idempotency.replay(project_id, key_used, digest, fetch):
                 writer.abort()
-                return self._original(project_id, upload.idempotency_key, earlier)
+                return earlier
         key = writer.commit()
         try:
             file = self.store.add_file(
@@ -150,22 +151,21 @@ class FileService:
         if not isinstance(file, File):  # over quota: `file` is the usage that refused it
             self.blobs.delete(key)
             raise upload.limits.file_error(file, writer.size)
-        if upload.idempotency_key and digest is not None:
-            winner = self.idempotency.remember(
-                project_id,
-                upload.idempotency_key,
-                digest,
-                file.id,
-                discard=partial(self.delete, project_id, file.id),
+        if (
+            key_used
+            and digest
+            and (
+                winner := self.idempotency.remember(
+                    project_id,
+                    key_used,
+                    digest,
+                    file.id,
+                    fetch,
+                    discard=partial(self.delete, project_id, file.id),
+                )
             )
-            if winner != file.id:  # a concurrent retry got there first
-                return self._original(project_id, upload.idempotency_key, winner)
-        return file
-
-    def _original(self, project_id: str, key: str, file_id: str) -> File:
-        file = self.store.get_file(project_id, file_id)
-        if file is None:
-            raise self.idempotency.gone(key)
+        ):
+            return winner  # a concurrent retry got there first
         return file
 
     def get(self, project_id: str, file_id: str) -> File:

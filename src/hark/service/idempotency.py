@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from hark.store import IdempotencyRecord, Store, utcnow
 
 from .errors import Conflict, FieldError, InvalidRequest
 
 WINDOW = timedelta(hours=24)
+T = TypeVar("T")
+Fetch = Callable[[str], T | None]
 MAX_KEY_LENGTH = 255
 
 
@@ -43,17 +46,20 @@ def _reused(key: str) -> Conflict:
 
 
 class Idempotency:
+    """The flow both creates share: `replay` before creating, `remember` after. `fetch`
+    loads a resource of the caller's kind by id (None once deleted)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def lookup(self, project_id: str, key: str, digest: str) -> str | None:
-        """The id created by an earlier request with this key, if any (same request only)."""
+    def replay(self, project_id: str, key: str, digest: str, fetch: Fetch[T]) -> T | None:
+        """What an earlier request with this key created, if any (same request only)."""
         record = self.store.get_idempotency(project_id, key, utcnow() - WINDOW)
         if record is None:
             return None
         if record.request_hash != digest:
             raise _reused(key)
-        return record.resource_id
+        return _existing(key, record.resource_id, fetch)
 
     def remember(
         self,
@@ -61,26 +67,31 @@ class Idempotency:
         key: str,
         digest: str,
         resource_id: str,
+        fetch: Fetch[T],
         discard: Callable[[], object],
-    ) -> str:
+    ) -> T | None:
         """Record what this key created. If a concurrent request with the same key got there
-        first, `discard` removes ours, and the winner's id comes back (or 409 if the two
-        requests differ)."""
+        first, `discard` removes ours and the winner's resource comes back (or 409 if the
+        two requests differ); None means ours stands."""
         record = self.store.put_idempotency(
             IdempotencyRecord(
                 project_id=project_id, key=key, request_hash=digest, resource_id=resource_id
             ),
             utcnow() - WINDOW,
         )
-        if record.resource_id != resource_id:
-            discard()
-            if record.request_hash != digest:
-                raise _reused(key)
-        return record.resource_id
+        if record.resource_id == resource_id:
+            return None
+        discard()
+        if record.request_hash != digest:
+            raise _reused(key)
+        return _existing(key, record.resource_id, fetch)
 
-    @staticmethod
-    def gone(key: str) -> Conflict:
-        return Conflict(
+
+def _existing(key: str, resource_id: str, fetch: Fetch[T]) -> T:
+    resource = fetch(resource_id)
+    if resource is None:
+        raise Conflict(
             f"What Idempotency-Key {key!r} created has since been deleted; use a new key.",
             error_type="idempotent_resource_deleted",
         )
+    return resource

@@ -47,24 +47,27 @@ class TranscriptionService:
         self, project_id: str, request: CreateTranscription, idempotency_key: str | None = None
     ) -> Transcription:
         key = check_key(idempotency_key)
-        digest = request_hash("POST /transcriptions", request.model_dump_json())
-        if key is not None and (earlier := self.idempotency.lookup(project_id, key, digest)):
-            return self._original(project_id, key, earlier)
+        fetch = partial(self.store.get_transcription, project_id)
+        if key is not None:
+            digest = request_hash("POST /transcriptions", request.model_dump_json())
+            if earlier := self.idempotency.replay(project_id, key, digest, fetch):
+                return earlier
         job = self._validated(project_id, request)
         limits = self.quotas.for_project(project_id)
         added = self.store.add_transcription(job, limits.transcriptions)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
             raise limits.transcription_error(added)
-        if key is not None:
-            winner = self.idempotency.remember(
+        if key is not None and (
+            winner := self.idempotency.remember(
                 project_id,
                 key,
                 digest,
                 added.id,
+                fetch,
                 discard=partial(self.store.delete_transcription, project_id, added.id),
             )
-            if winner != added.id:  # a concurrent retry got there first
-                return self._original(project_id, key, winner)
+        ):
+            return winner  # a concurrent retry got there first
         self.dispatch(added.id)
         return added
 
@@ -128,12 +131,6 @@ class TranscriptionService:
                 error_type="url_not_allowed",
                 validation_errors=[FieldError(f"body.{field}", str(exc), "url_not_allowed")],
             ) from None
-
-    def _original(self, project_id: str, key: str, transcription_id: str) -> Transcription:
-        row = self.store.get_transcription(project_id, transcription_id)
-        if row is None:
-            raise self.idempotency.gone(key)
-        return row
 
     def get(self, project_id: str, transcription_id: str) -> Transcription:
         row = self.store.get_transcription(project_id, transcription_id)

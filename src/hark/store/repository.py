@@ -52,11 +52,20 @@ class FileQuota:
     max_files: int
     max_bytes: int
 
+    def admits(self, usage: Usage, file: File) -> bool:
+        return usage.files < self.max_files and usage.file_bytes + file.size <= self.max_bytes
+
 
 @dataclass(frozen=True)
 class TranscriptionQuota:
     max_transcriptions: int
     max_pending: int
+
+    def admits(self, usage: Usage, _job: Transcription) -> bool:
+        return usage.transcriptions < self.max_transcriptions and usage.pending < self.max_pending
+
+
+Quota = FileQuota | TranscriptionQuota
 
 
 class Store:
@@ -243,20 +252,19 @@ class Store:
 
     # -- files ---------------------------------------------------------------------------
 
-    def add_file(self, file: File, quota: FileQuota | None = None) -> File | Usage:
-        """Insert the file, unless it would take the project over `quota`: then nothing is
+    def _add_within(self, row: Row, quota: Quota) -> Row | Usage:
+        """Insert `row`, unless it would take its project over `quota`: then nothing is
         written and the current usage comes back instead."""
         with self.db.write() as s:
-            if quota is not None:
-                self._lock_project(s, file.project_id)
-                usage = self.usage(file.project_id, s)
-                if (
-                    usage.files + 1 > quota.max_files
-                    or usage.file_bytes + file.size > quota.max_bytes
-                ):
-                    return usage
-            s.add(file)
-            return file
+            self._lock_project(s, row.project_id)
+            usage = self.usage(row.project_id, s)
+            if not quota.admits(usage, row):  # type: ignore[arg-type]
+                return usage
+            s.add(row)
+            return row
+
+    def add_file(self, file: File, quota: FileQuota) -> File | Usage:
+        return self._add_within(file, quota)
 
     def get_file(self, project_id: str, file_id: str) -> File | None:
         return self._get(File, project_id, file_id)
@@ -281,20 +289,9 @@ class Store:
     # -- transcriptions ------------------------------------------------------------------
 
     def add_transcription(
-        self, transcription: Transcription, quota: TranscriptionQuota | None = None
+        self, transcription: Transcription, quota: TranscriptionQuota
     ) -> Transcription | Usage:
-        """Insert the job, unless it would take the project over `quota` (see add_file)."""
-        with self.db.write() as s:
-            if quota is not None:
-                self._lock_project(s, transcription.project_id)
-                usage = self.usage(transcription.project_id, s)
-                if (
-                    usage.transcriptions + 1 > quota.max_transcriptions
-                    or usage.pending + 1 > quota.max_pending
-                ):
-                    return usage
-            s.add(transcription)
-            return transcription
+        return self._add_within(transcription, quota)
 
     def get_transcription(self, project_id: str, transcription_id: str) -> Transcription | None:
         return self._get(Transcription, project_id, transcription_id)
