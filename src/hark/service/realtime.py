@@ -150,9 +150,9 @@ class RealtimeService:
             raise InvalidRequest(f"audio_format {audio_format} needs sample_rate and num_channels.")
 
     def open(self, config: RealtimeConfig, project_id: str) -> RealtimeSession:
-        """A session held to the project's file-size and duration limits; at most
-        `max_sessions` are open per process (close() frees the slot)."""
-        self.check(config)
+        """A session for a config that passed `check` (done before authenticating, so a
+        bad config does not spend a single-use key), held to the project's file-size and
+        duration limits; at most `max_sessions` are open per process (close() frees one)."""
         if not self._sessions.acquire(blocking=False):
             raise TooManyRequests(
                 f"Too many realtime sessions: this server handles {self.max_sessions} at "
