@@ -34,7 +34,7 @@ from conftest import (
 )
 from hark.cli import build_parser
 from hark.settings import Settings
-from hark.store import Database, Store, Transcription, utcnow
+from hark.store import Database, Store, Transcription, TranscriptionQuota, utcnow
 from hark.store.models import Base
 from media import repeat_to
 
@@ -208,7 +208,8 @@ def test_a_job_finishes_once_however_workers_race(services):
     store.db.migrate()
     project = store.ensure_project("race")
     job = store.add_transcription(
-        Transcription(project_id=project.id, model="m", filename="a.wav", status="queued")
+        Transcription(project_id=project.id, model="m", filename="a.wav", status="queued"),
+        TranscriptionQuota(max_transcriptions=1, max_pending=1),
     )
     short = timedelta(seconds=0.3)
     with ThreadPoolExecutor(8) as pool:
