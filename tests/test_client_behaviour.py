@@ -24,6 +24,7 @@ from hark.client import (
     HarkPermissionDeniedError,
     HarkRateLimitError,
     HarkServerError,
+    HarkValidationError,
 )
 from hark.client._plans import PollSchedule
 from sdk_harness import open_client
@@ -308,6 +309,13 @@ def test_requests_on_the_wire(make):
         },
     }
     assert create.url.path == "/v1/transcriptions"
+
+
+def test_a_bad_config_is_refused_before_uploading(make):
+    recorder = Recorder(httpx.Response(201, json=FILE))
+    with pytest.raises(HarkValidationError, match="language_hints"):
+        make(recorder).stt.transcribe(file=b"abc", config={"language_hints": ["e"]})
+    assert recorder.requests == []  # nothing uploaded, so nothing left behind
 
 
 @pytest.mark.parametrize("last_cursor", [None, "", "absent"])

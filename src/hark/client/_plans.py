@@ -46,13 +46,17 @@ ProgressCallback = Callable[[Transcription], None]
 Config = CreateTranscriptionConfig | Mapping[str, Any] | None
 
 
-def config_values(config: Config) -> dict[str, Any]:
-    """The fields a config sets (a CreateTranscriptionConfig, or a dict of the same fields)."""
-    if config is None:
-        return {}
+def as_config(config: Config) -> CreateTranscriptionConfig | None:
+    """A config as a CreateTranscriptionConfig (a dict of the same fields is validated)."""
     if isinstance(config, Mapping):
-        config = validated(CreateTranscriptionConfig, **config)
-    return config.model_dump(exclude_none=True)
+        return validated(CreateTranscriptionConfig, **config)
+    return config
+
+
+def config_values(config: Config) -> dict[str, Any]:
+    """The fields a config sets."""
+    config = as_config(config)
+    return {} if config is None else config.model_dump(exclude_none=True)
 
 
 def _path(*parts: str) -> str:
@@ -262,7 +266,8 @@ def transcribe(
     config: Config = None,
 ) -> Plan[Transcription]:
     """Create a transcription from exactly one of `file` (uploaded first), `file_id` or
-    `audio_url`. If creating fails after an upload, the uploaded file is deleted again."""
+    `audio_url`. The config is checked before uploading; if creating fails after an upload,
+    the uploaded file is deleted again."""
     given = [
         name
         for name, value in (("file", file), ("file_id", file_id), ("audio_url", audio_url))
@@ -271,7 +276,11 @@ def transcribe(
     if len(given) != 1:
         detail = f" (got {' and '.join(given)})" if given else ""
         raise HarkValidationError(f"Provide exactly one of file, file_id and audio_url{detail}")
-    options = {"model": model, "client_reference_id": client_reference_id, "config": config}
+    options = {
+        "model": model,
+        "client_reference_id": client_reference_id,
+        "config": as_config(config),
+    }
     if file is None:
         return (yield from create(file_id=file_id, audio_url=audio_url, **options))
     uploaded = yield from upload_file(file, filename, client_reference_id, None)
