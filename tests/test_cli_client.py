@@ -112,6 +112,9 @@ def test_errors_exit_non_zero_with_a_message(cli, tmp_path):
 
     bad_language = cli("transcribe", str(JFK), "--language", "en,xx")
     assert bad_language.returncode == 1 and "'xx'" in bad_language.stderr
+    too_short = cli("transcribe", str(JFK), "--translate-to", "e")  # refused before sending
+    assert too_short.returncode == 1 and "error: translation.target_language" in too_short.stderr
+    assert "Traceback" not in too_short.stderr
 
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(b"not audio" * 100)

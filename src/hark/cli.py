@@ -243,9 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _client(args: argparse.Namespace):
-    from hark.client import Client
+    from hark.client import API_KEY_ENV, Client
 
-    api_key = args.api_key or os.environ.get("HARK_API_KEY")
+    api_key = args.api_key or os.environ.get(API_KEY_ENV)
     if not api_key:
         key_file = Path(os.environ.get("HARK_DATA_DIR", "hark-data")) / "api_key"
         if key_file.is_file():
@@ -328,18 +328,18 @@ def _transcribe_one(client, source: str, args: argparse.Namespace, config) -> st
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from hark.client import CreateTranscriptionConfig, HarkAPIError, TranslationConfig
+    from hark.client import HarkAPIError
     from hark.subtitles import EXTENSIONS
 
     languages = [code.strip() for value in args.language or [] for code in value.split(",")]
-    config = CreateTranscriptionConfig(
-        language_hints=[code for code in languages if code] or None,
-        enable_speaker_diarization=args.diarize or None,
-        enable_separate_recognition_per_channel=args.separate_channels or None,
-        translation=TranslationConfig(type="one_way", target_language=args.translate_to)
-        if args.translate_to
-        else None,
-    )
+    translation = {"type": "one_way", "target_language": args.translate_to}
+    # Checked by the client before anything is sent (a HarkValidationError: one error line).
+    config = {
+        "language_hints": [code for code in languages if code] or None,
+        "enable_speaker_diarization": args.diarize or None,
+        "enable_separate_recognition_per_channel": args.separate_channels or None,
+        "translation": translation if args.translate_to else None,
+    }
     many = len(args.inputs) > 1
     if many and args.output:
         args.output.mkdir(parents=True, exist_ok=True)
