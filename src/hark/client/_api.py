@@ -328,12 +328,4 @@ class AuthAPI(_Namespace):
         """A short-lived key (`api_key`, `expires_at`) to hand to a browser or device.
 
         `expires_in_seconds` is 1-3600. Not retried automatically (it is not idempotent)."""
-        return self._run(
-            plans.create_temporary_api_key(
-                usage_type=usage_type,
-                expires_in_seconds=expires_in_seconds,
-                client_reference_id=client_reference_id,
-                single_use=single_use,
-                max_session_duration_seconds=max_session_duration_seconds,
-            )
-        )
+        return self._run(plans.create_temporary_api_key(**_arguments(locals())))

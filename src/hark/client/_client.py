@@ -222,8 +222,16 @@ class AsyncClient(BaseClient):
         except httpx.TransportError as exc:
             return exc
 
-    async def _iterate(self, plan: Plan[Any]) -> AsyncIterator[Any]:
+    def _iterate(self, plan: Plan[Any]) -> AsyncIterator[Any]:
+        return self._drive(Stepper(plan, self.retry_policy))
+
+    async def _run(self, plan: Plan[Any]) -> Any:
         stepper = Stepper(plan, self.retry_policy)
+        async for _ in self._drive(stepper):
+            pass
+        return stepper.value
+
+    async def _drive(self, stepper: Stepper) -> AsyncIterator[Any]:
         try:
             while (effect := stepper.step()) is not None:
                 if isinstance(effect, Emit):
@@ -232,15 +240,6 @@ class AsyncClient(BaseClient):
                     stepper.outcome = await self._perform(effect)
         finally:
             stepper.close()
-
-    async def _run(self, plan: Plan[Any]) -> Any:
-        stepper = Stepper(plan, self.retry_policy)
-        try:
-            while (effect := stepper.step()) is not None:
-                stepper.outcome = None if isinstance(effect, Emit) else await self._perform(effect)
-        finally:
-            stepper.close()
-        return stepper.value
 
     async def aclose(self) -> None:
         """Close the connection pool."""
