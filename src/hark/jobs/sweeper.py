@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hark.store import Store, utcnow
@@ -46,7 +46,11 @@ class JobSweeper:
         """At the start of an embedded server, which owns every job: re-queue all jobs left
         processing by the previous run, then send every queued job."""
         self._requeue(None, "re-queued %d jobs interrupted by a restart")
-        self._send(self.store.take_for_dispatch(None, everything=True))
+        started = utcnow()
+        ids = self.store.take_for_dispatch(None, everything=True)
+        # Beyond the first batch (stamped as sent now), those not yet sent by this pass.
+        while ids and self._send(ids):
+            ids = self.store.take_for_dispatch(started)
 
     def sweep(self) -> None:
         self._requeue(utcnow(), "re-queued %d jobs whose worker stopped renewing its lease")
@@ -65,7 +69,7 @@ class JobSweeper:
             )
         self._send(ids)
 
-    def _requeue(self, expired_before, message: str) -> None:
+    def _requeue(self, expired_before: datetime | None, message: str) -> None:
         requeued, failed = self.store.requeue_abandoned(self.max_attempts, expired_before)
         if requeued:
             log.warning(message, requeued)
@@ -75,7 +79,8 @@ class JobSweeper:
             )
             self.on_failed()
 
-    def _send(self, ids: list[str]) -> None:
+    def _send(self, ids: list[str]) -> bool:
+        """Whether the queue took every one; those it did not are left for the next sweep."""
         for index, transcription_id in enumerate(ids):
             try:
                 self.dispatcher.dispatch(transcription_id)
@@ -88,4 +93,5 @@ class JobSweeper:
                     len(unsent),
                 )
                 self.store.mark_undispatched(unsent)
-                return
+                return False
+        return True
