@@ -221,11 +221,6 @@ class S3(Service):
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
         return [item["Key"] for page in pages for item in page.get("Contents", ())]
 
-    def multipart_uploads(self, bucket: str) -> list[str]:
-        return [
-            u["Key"] for u in self.client().list_multipart_uploads(Bucket=bucket).get("Uploads", ())
-        ]
-
     def stop(self) -> None:
         _stop(self.process)
         shutil.rmtree(self.root, ignore_errors=True)

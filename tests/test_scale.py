@@ -67,6 +67,11 @@ def metric(text: str, name: str, **labels: str) -> float:
     return float(match.group(1))
 
 
+def owner_pid(lease_owner: str) -> int:
+    """The process id in a lease token (`host:pid/claim`)."""
+    return int(lease_owner.split("/")[0].rsplit(":", 1)[1])
+
+
 def completions(stack: Stack, transcription_id: str) -> list[int]:
     """How many times each worker logged completing the job."""
     line = f"transcription {transcription_id}: completed"
@@ -96,19 +101,19 @@ def test_twenty_jobs_across_two_apis_complete_exactly_once(stack, webserver):
     assert {row[1] for row in rows} == {1}, "every job was claimed exactly once"
     for job_id in ids:
         assert sum(completions(stack, job_id)) == 1
-    pids = {row[2].split("/")[0].rsplit(":", 1)[1] for row in rows}
-    assert pids == {str(worker.process.pid) for worker in stack.workers}, "both workers worked"
+    pids = {owner_pid(row[2]) for row in rows}
+    assert pids == {worker.process.pid for worker in stack.workers}, "both workers worked"
 
     # One webhook per job, sent by whichever process got to it first.
-    received = webserver.wait_for_requests(hook, 20)
+    webserver.wait_for_requests(hook, 20)
     time.sleep(1.5)
     received = webserver.requests(hook)
     assert sorted(json.loads(r["body"])["id"] for r in received) == sorted(ids)
 
     # Global figures come from the database, whichever API is scraped; work done is counted
     # by the worker that did it.
-    for api in stack.apis:
-        scraped = httpx.get(f"http://127.0.0.1:{api.port}/metrics").text
+    per_api = [httpx.get(f"http://127.0.0.1:{a.port}/metrics").text for a in stack.apis]
+    for scraped in per_api:
         assert metric(scraped, "hark_jobs", state="completed") == 20
         assert metric(scraped, "hark_queue_depth") == 0
         assert metric(scraped, "hark_database_up") == 1
@@ -117,7 +122,6 @@ def test_twenty_jobs_across_two_apis_complete_exactly_once(stack, webserver):
     audio = sum(metric(m, "hark_audio_processed_seconds_total") for m in per_worker)
     assert audio == pytest.approx(20 * 11.0, abs=20 * 0.1)
     assert sum(metric(m, "hark_job_processing_seconds_count") for m in per_worker) == 20
-    per_api = [httpx.get(f"http://127.0.0.1:{a.port}/metrics").text for a in stack.apis]
     delivered = [
         metric(m, "hark_webhook_deliveries_total", outcome="delivered")
         for m in [*per_api, *per_worker]
@@ -152,8 +156,7 @@ def test_kill_9_a_worker_mid_job_and_the_other_completes_it(stack, tmp_path):
             assert job["status"] in ("queued", "processing") and time.monotonic() < deadline
             time.sleep(0.05)
         ((owner,),) = stack.sql("SELECT lease_owner FROM transcriptions WHERE id = %s", job_id)
-        pid = int(owner.split("/")[0].rsplit(":", 1)[1])
-        (victim,) = [w for w in stack.workers if w.process.pid == pid]
+        (victim,) = [w for w in stack.workers if w.process.pid == owner_pid(owner)]
         (survivor,) = [w for w in stack.workers if w is not victim]
         victim.stop(signal.SIGKILL)
         try:

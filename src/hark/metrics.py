@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-if TYPE_CHECKING:
-    from hark.store import Store
+from hark.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +76,6 @@ class _DatabaseCollector:
         return []  # nothing to query when registering
 
     def collect(self) -> Iterator[Metric]:
-        from hark.store import utcnow
-
         up = GaugeMetricFamily("hark_database_up", "Whether the database answered this scrape")
         try:
             counts = self.store.job_counts()
