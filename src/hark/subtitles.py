@@ -84,14 +84,18 @@ def _get(token: Any, name: str) -> Any:
     return getattr(token, name, None)
 
 
+def _speaker(token: Any) -> str | None:
+    speaker = _get(token, "speaker")
+    return None if speaker is None else str(speaker)
+
+
 def words_of(tokens: Iterable[Any]) -> list[Word]:
     """Join token pieces into words (a piece starting with white space starts a word)."""
     words: list[Word] = []
     boundary = True
     for token in tokens:
         text = _get(token, "text") or ""
-        start, end, speaker = _get(token, "start_ms"), _get(token, "end_ms"), _get(token, "speaker")
-        speaker = None if speaker is None else str(speaker)
+        start, end, speaker = _get(token, "start_ms"), _get(token, "end_ms"), _speaker(token)
         new_word = boundary or text[:1].isspace() or speaker != words[-1].speaker
         if text:
             boundary = text[-1].isspace()
@@ -235,15 +239,13 @@ def render_vtt(tokens: Iterable[Any], **options: int) -> str:
 
 def render_text(tokens: Iterable[Any]) -> str:
     """The transcript text; with speakers, one `Speaker N: …` paragraph per turn."""
-    turns: list[tuple[str | None, str]] = []
+    pieces: list[tuple[str | None, list[str]]] = []  # joined once: a long turn stays linear
     for token in tokens:
-        text = _get(token, "text") or ""
-        speaker = _get(token, "speaker")
-        speaker = None if speaker is None else str(speaker)
-        if turns and turns[-1][0] == speaker:
-            turns[-1] = (speaker, turns[-1][1] + text)
-        else:
-            turns.append((speaker, text))
+        speaker = _speaker(token)
+        if not pieces or pieces[-1][0] != speaker:
+            pieces.append((speaker, []))
+        pieces[-1][1].append(_get(token, "text") or "")
+    turns = [(speaker, "".join(texts)) for speaker, texts in pieces]
     if not any(speaker for speaker, _ in turns):
         text = "".join(text for _, text in turns).strip()
         return text + "\n" if text else ""
