@@ -46,11 +46,7 @@ class JobSweeper:
         """At the start of an embedded server, which owns every job: re-queue all jobs left
         processing by the previous run, then send every queued job."""
         self._requeue(None, "re-queued %d jobs interrupted by a restart")
-        started = utcnow()
-        ids = self.store.take_for_dispatch(None, everything=True)
-        # Beyond the first batch (stamped as sent now), those not yet sent by this pass.
-        while ids and self._send(ids):
-            ids = self.store.take_for_dispatch(started)
+        self._send_due(utcnow())
 
     def sweep(self) -> None:
         self._requeue(utcnow(), "re-queued %d jobs whose worker stopped renewing its lease")
@@ -59,15 +55,27 @@ class JobSweeper:
         except Exception as exc:  # jobs wait in the database until the queue is back
             log.warning("the queue is unreachable: %s: %s", type(exc).__name__, exc)
             return
-        stale = utcnow() - self.redispatch_after if self.redispatch_after else None
-        ids = self.store.take_for_dispatch(stale, everything=lost)
-        if lost and ids:
+        stale: datetime | None = None
+        if lost:  # every queued job, whenever it was sent
+            stale = utcnow()
+        elif self.redispatch_after:
+            stale = utcnow() - self.redispatch_after
+        sent = self._send_due(stale)
+        if lost and sent:
             log.warning(
-                "the queue lost its messages (a new or restarted broker): sending %d queued "
+                "the queue lost its messages (a new or restarted broker): sent %d queued "
                 "jobs again",
-                len(ids),
+                sent,
             )
-        self._send(ids)
+
+    def _send_due(self, stale_before: datetime | None) -> int:
+        """Send due jobs a batch at a time until none is left or the queue refuses one."""
+        sent = 0
+        while ids := self.store.take_for_dispatch(stale_before):
+            sent += len(ids)
+            if not self._send(ids):
+                break
+        return sent
 
     def _requeue(self, expired_before: datetime | None, message: str) -> None:
         requeued, failed = self.store.requeue_abandoned(self.max_attempts, expired_before)

@@ -108,6 +108,9 @@ class Hark:
             metrics=self.metrics,
         )
         self.dispatcher = self._dispatcher(engine)
+        # One pool for /readyz: checks that hang occupy its threads instead of each probe
+        # starting (and leaving behind) threads of its own.
+        self._ready_pool = ThreadPoolExecutor(3, thread_name_prefix="hark-ready")
         in_process = isinstance(self.dispatcher, InProcessDispatcher)
         self.jobs = JobSweeper(
             self.store,
@@ -197,10 +200,8 @@ class Hark:
             "broker": self.dispatcher.check,
         }
         results = dict.fromkeys(checks, f"error: no answer within {READY_TIMEOUT:g} s")
-        pool = ThreadPoolExecutor(len(checks), thread_name_prefix="hark-ready")
-        futures = {pool.submit(check): name for name, check in checks.items()}
+        futures = {self._ready_pool.submit(check): name for name, check in checks.items()}
         done, _ = wait(futures, timeout=READY_TIMEOUT)
-        pool.shutdown(wait=False)
         for future in done:
             error = future.exception()
             results[futures[future]] = (
@@ -214,6 +215,7 @@ class Hark:
         self._webhook_loop.stop()
         self.webhooks.close()
         self._sweep_loop.stop()
+        self._ready_pool.shutdown(wait=False)
         self.db.dispose()
 
 

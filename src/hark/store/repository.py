@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, and_, delete, func, or_, select, true, update
+from sqlalchemy import Integer, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -469,16 +469,13 @@ class Store:
                 self._enqueue_webhook(s, transcription_id)
             return len(again), len(doomed)
 
-    def take_for_dispatch(
-        self, stale_before: datetime | None, everything: bool = False
-    ) -> list[str]:
-        """Queued jobs to hand to the dispatcher (again), oldest first, stamped as sent now:
-        those never sent (or whose sending failed), those last sent before `stale_before`,
-        or with `everything` all of them (the queue lost its messages)."""
+    def take_for_dispatch(self, stale_before: datetime | None) -> list[str]:
+        """A batch of queued jobs to hand to the dispatcher (again), oldest first, stamped
+        as sent now: those never sent (or whose sending failed), and those last sent before
+        `stale_before`. Called again with the same `stale_before`, it pages on: what it
+        stamped is no longer before it."""
         due = Transcription.dispatched_at.is_(None)
-        if everything:
-            due = true()
-        elif stale_before is not None:
+        if stale_before is not None:
             due = or_(due, Transcription.dispatched_at < stale_before)
         with self.db.write() as s:
             ids = list(
