@@ -158,13 +158,12 @@ def cmd_limits(args: argparse.Namespace) -> int:
     hark = Hark(_settings(args), role="admin")
     hark.migrate()
     changes = {name: value for name in Limits.names() if (value := getattr(args, name)) is not None}
-    if args.reset or changes:
-        project = hark.store.ensure_project(args.project)
-        current = {} if args.reset else dict(hark.store.project_limits(project.id) or {})
-        hark.store.set_project_limits(args.project, {**current, **changes})
     project = hark.store.ensure_project(args.project)
-    overrides = hark.store.project_limits(project.id) or {}
-    for name, value in vars(hark.quotas.for_project(project.id)).items():
+    overrides = {} if args.reset else dict(project.limits or {})
+    if args.reset or changes:
+        overrides.update(changes)
+        hark.store.set_project_limits(args.project, overrides)
+    for name, value in vars(hark.quotas.defaults.overridden(overrides)).items():
         source = "project" if name in overrides else "default"
         print(f"{name:28} {value!s:>14}  ({source})")
     return 0
