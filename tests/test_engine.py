@@ -11,7 +11,7 @@ from hark.engine import (
     EngineConfig,
     TranscribeOptions,
     decode_audio,
-    get_engine,
+    get_pipeline,
     is_multilingual,
     model_languages,
 )
@@ -24,11 +24,11 @@ JFK_REFERENCE = (JFK.with_suffix(".txt")).read_text()
 
 @pytest.fixture(scope="module")
 def engine():
-    return get_engine(EngineConfig(num_workers=1))
+    return get_pipeline(EngineConfig(num_workers=1))
 
 
 def test_model_is_loaded_once_per_process(engine):
-    assert get_engine(EngineConfig(num_workers=1)) is engine
+    assert get_pipeline(EngineConfig(num_workers=1)) is engine
 
 
 @pytest.mark.parametrize(

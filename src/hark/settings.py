@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     beam_size: int = Field(default=5, ge=1)
     cpu_threads: int = Field(default=0, ge=0, description="0 = one per core")
     vad_filter: bool = True
+    # Translation engines (see README, "Speakers, languages and translation"): a directory of
+    # CTranslate2 translation model packages (OPUS-MT / Argos Translate layout, one per
+    # language pair), and whether to use the Apertium pairs installed on the machine.
+    translation_models_dir: str | None = None
+    apertium: bool = True
 
     max_file_size: int = Field(default=GiB, ge=1)
     max_json_body: int = Field(default=1024 * 1024, ge=1024)

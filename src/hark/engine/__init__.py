@@ -3,6 +3,7 @@
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
 from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
 from .languages import primary_language
+from .pipeline import Pipeline, get_pipeline, get_translators
 from .transcript import (
     AudioDecodeError,
     EngineError,
@@ -10,21 +11,28 @@ from .transcript import (
     Token,
     TranscribeOptions,
     Transcript,
+    TranslationRequest,
 )
+from .translation import Translators
 
 __all__ = [
     "SAMPLE_RATE",
     "AudioDecodeError",
     "EngineConfig",
     "EngineError",
+    "Pipeline",
     "ProgressCallback",
     "Token",
     "TranscribeOptions",
     "Transcript",
+    "TranslationRequest",
+    "Translators",
     "WhisperEngine",
     "decode_audio",
     "decode_channels",
     "get_engine",
+    "get_pipeline",
+    "get_translators",
     "is_multilingual",
     "model_languages",
     "primary_language",

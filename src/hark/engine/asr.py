@@ -10,20 +10,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, decode_audio, decode_channels
+from .audio import SAMPLE_RATE
 from .languages import WHISPER_LANGUAGES
+from .text_language import text_language
 from .transcript import (
     EngineError,
     ProgressCallback,
     Token,
     TranscribeOptions,
     Transcript,
-    interleave_channels,
+    scaled,
+    sentences,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
+UNSURE = 0.7  # below this audio language probability, hints and the text get a say
 _ENGLISH_ONLY_VOCABULARY = 51864  # multilingual Whisper vocabularies have 51865+ entries
 
 
@@ -36,6 +39,8 @@ class EngineConfig:
     num_workers: int = 1
     beam_size: int = 5
     vad_filter: bool = True
+    translation_models_dir: str | None = None  # CTranslate2 (OPUS-MT/Argos) packages
+    apertium: bool = True  # use installed Apertium pairs
 
 
 def resolve_model(model: str) -> str:
@@ -96,77 +101,114 @@ class WhisperEngine:
             ) from exc
         self.multilingual = bool(self._model.model.is_multilingual)
 
-    def transcribe_file(
-        self,
-        path: str | Path,
-        options: TranscribeOptions = TranscribeOptions(),
-        on_progress: ProgressCallback | None = None,
-        on_duration: ProgressCallback | None = None,
-        max_seconds: float | None = None,
-    ) -> Transcript:
-        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
-        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError). With
-        `options.separate_channels`, each channel is transcribed on its own and the tokens,
-        tagged with their `channel`, are interleaved in time order."""
-        if not options.separate_channels:
-            audio = decode_audio(path, max_seconds=max_seconds)
-            if on_duration:
-                on_duration(len(audio) * 1000 // SAMPLE_RATE)
-            return self.transcribe(audio, options, on_progress)
-        channels = decode_channels(path, max_seconds=max_seconds)
-        if on_duration:
-            on_duration(len(channels[0]) * 1000 // SAMPLE_RATE)
-        per_channel: list[list[Token]] = []
-        for index, audio in enumerate(channels):
-            progress = _scaled(on_progress, index, len(channels))
-            transcript = self.transcribe(audio, options, progress)
-            per_channel.append([replace(t, channel=index) for t in transcript.tokens])
-        return Transcript.from_tokens(
-            interleave_channels(per_channel),
-            duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE,
-            language=transcript.language,
-        )
-
     def transcribe(
         self,
         audio: np.ndarray,
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
     ) -> Transcript:
-        duration_s = len(audio) / SAMPLE_RATE
+        """Timed word tokens of 16 kHz mono samples, each tagged with its language. With
+        language identification on a multilingual model, the language is detected per
+        stretch of speech (see _by_segment); otherwise once for the whole audio."""
+        duration_ms = len(audio) * 1000 // SAMPLE_RATE
+        if (
+            self.multilingual
+            and options.enable_language_identification
+            and not (options.language_hints_strict and len(options.language_hints) == 1)
+        ):
+            tokens = self._by_segment(audio, options, on_progress)
+            languages = [t.language for t in tokens]
+            main = max(set(languages), key=languages.count) if tokens else None
+            return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=main)
         language = self._choose_language(audio, options)
+        tokens, detected = self._recognize(audio, language, options, on_progress)
+        return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=detected)
+
+    def _recognize(
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        options: TranscribeOptions,
+        on_progress: ProgressCallback | None,
+        offset_ms: int = 0,
+        task: str = "transcribe",
+    ) -> tuple[list[Token], str]:
+        duration_s = len(audio) / SAMPLE_RATE
         segments, info = self._model.transcribe(
             audio,
             language=language,
+            task=task,
             beam_size=self.config.beam_size,
             word_timestamps=True,
             vad_filter=self.config.vad_filter,
             hotwords=", ".join(options.hotwords) or None,
             initial_prompt=options.prompt or None,
         )
-        tag = info.language if options.enable_language_identification else None
         tokens: list[Token] = []
         for segment in segments:
-            pieces = segment.words or [_segment_as_word(segment)]
-            for word in pieces:
+            for word in segment.words or [_segment_as_word(segment)]:
                 text = word.word if tokens else word.word.lstrip()
                 if not text:
                     continue
-                start_ms = round(word.start * 1000)
+                start_ms = offset_ms + round(word.start * 1000)
                 tokens.append(
                     Token(
                         text=text,
                         start_ms=start_ms,
-                        end_ms=max(start_ms, round(word.end * 1000)),
+                        end_ms=max(start_ms, offset_ms + round(word.end * 1000)),
                         confidence=round(float(word.probability), 4),
-                        language=tag,
+                        language=info.language,
                     )
                 )
             if on_progress and duration_s > 0:
                 on_progress(min(segment.end / duration_s, 1.0))
-        return Transcript.from_tokens(
-            tokens, duration_ms=round(duration_s * 1000), language=info.language
-        )
+        return tokens, info.language
+
+    def _by_segment(
+        self,
+        audio: np.ndarray,
+        options: TranscribeOptions,
+        on_progress: ProgressCallback | None,
+    ) -> list[Token]:
+        """Detect the language of each stretch of speech the VAD finds, transcribe it in
+        that language, and where the audio detector was unsure, let the text of each
+        sentence overrule it (lingua)."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        chunks = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30))
+        tokens: list[Token] = []
+        for index, chunk in enumerate(chunks):
+            piece = audio[chunk["start"] : chunk["end"]]
+            ranked = self._rank_languages(piece, options)
+            language, probability = ranked[0]
+            words, _ = self._recognize(
+                piece,
+                language,
+                options,
+                scaled(on_progress, index / len(chunks), 1 / len(chunks)),
+                offset_ms=chunk["start"] * 1000 // SAMPLE_RATE,
+            )
+            if words and tokens:
+                words[0] = replace(words[0], text=" " + words[0].text.lstrip())
+            if probability < UNSURE:
+                candidates = {code for code, _ in ranked[:3]} | set(options.language_hints)
+                words = _retag_by_text(words, candidates)
+            tokens += words
+        return tokens
+
+    def _rank_languages(
+        self, audio: np.ndarray, options: TranscribeOptions
+    ) -> list[tuple[str, float]]:
+        """Languages by the audio detector's probability, restricted to the hints when they
+        are strict; with loose hints, a hinted language wins when the detector is unsure."""
+        _, _, probabilities = self._model.detect_language(audio)
+        hints = [h for h in options.language_hints if h in WHISPER_LANGUAGES]
+        if hints and options.language_hints_strict:
+            return [(c, p) for c, p in probabilities if c in hints] or [(hints[0], 0.0)]
+        if hints and probabilities[0][1] < UNSURE:
+            hinted = [(c, p) for c, p in probabilities if c in hints]
+            return hinted + [(c, p) for c, p in probabilities if c not in hints]
+        return probabilities
 
     def _choose_language(self, audio: np.ndarray, options: TranscribeOptions) -> str | None:
         if not self.multilingual:
@@ -177,16 +219,20 @@ class WhisperEngine:
         if not hints:
             return None  # let Whisper detect it
         # Several hints: detect, but only among the hinted languages.
-        _, _, probabilities = self._model.detect_language(audio, vad_filter=self.config.vad_filter)
-        ranked = [lang for lang, _ in probabilities if lang in hints]
-        return ranked[0] if ranked else hints[0]
+        return self._rank_languages(audio, replace(options, language_hints_strict=True))[0][0]
+
+    def translate_speech(self, audio: np.ndarray, language: str) -> str:
+        """Whisper's translate task: English text of speech in `language`."""
+        tokens, _ = self._recognize(audio, language, TranscribeOptions(), None, task="translate")
+        return "".join(t.text for t in tokens)
 
 
-def _scaled(on_progress: ProgressCallback | None, part: int, parts: int) -> ProgressCallback | None:
-    """Progress of one of `parts` equal parts, reported as progress of the whole."""
-    if on_progress is None:
-        return None
-    return lambda fraction: on_progress((part + fraction) / parts)
+def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:
+    out: list[Token] = []
+    for sentence in sentences(tokens):
+        language = text_language("".join(t.text for t in sentence), candidates)
+        out += [replace(t, language=language) for t in sentence] if language else sentence
+    return out
 
 
 @dataclass

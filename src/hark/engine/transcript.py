@@ -8,6 +8,14 @@ from dataclasses import asdict, dataclass, field, replace
 ProgressCallback = Callable[[float], None]
 
 
+def scaled(on_progress: ProgressCallback | None, start: float, width: float):
+    """A callback for one part of a job (from `start`, `width` of the whole) that reports
+    progress of the whole job."""
+    if on_progress is None:
+        return None
+    return lambda fraction: on_progress(start + width * min(max(fraction, 0.0), 1.0))
+
+
 class EngineError(Exception):
     """A failure the user can act on; `error_type` is the stable machine-readable code."""
 
@@ -22,6 +30,28 @@ class AudioDecodeError(EngineError):
 
 
 @dataclass(frozen=True)
+class TranslationRequest:
+    """`one_way` translates every other language into `target_language`; `two_way` translates
+    `language_a` and `language_b` into each other and leaves other languages as they are."""
+
+    type: str
+    target_language: str | None = None
+    language_a: str | None = None
+    language_b: str | None = None
+    terms: tuple[tuple[str, str], ...] = ()  # (source, target): how to render a term
+
+    def target_for(self, language: str) -> str | None:
+        """The language to translate text in `language` into, or None to leave it alone."""
+        if self.type == "one_way":
+            return None if language == self.target_language else self.target_language
+        if language == self.language_a:
+            return self.language_b
+        if language == self.language_b:
+            return self.language_a
+        return None
+
+
+@dataclass(frozen=True)
 class TranscribeOptions:
     language_hints: tuple[str, ...] = ()
     language_hints_strict: bool = False
@@ -29,6 +59,8 @@ class TranscribeOptions:
     hotwords: tuple[str, ...] = ()
     prompt: str | None = None
     separate_channels: bool = False  # transcribe each channel on its own (Hark extension)
+    diarize: bool = False
+    translation: TranslationRequest | None = None
 
 
 @dataclass
@@ -40,6 +72,8 @@ class Token:
     speaker: str | None = None
     language: str | None = None
     channel: int | None = None  # 0-based; only with separate recognition per channel
+    translation_status: str | None = None  # none | original | translation
+    source_language: str | None = None  # on translated tokens
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -59,24 +93,34 @@ class Transcript:
 
 
 UTTERANCE_GAP_MS = 1000  # a pause this long ends an utterance
+SENTENCE_END = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
+
+
+def sentences(
+    tokens: list[Token], same: Callable[[Token], object] = lambda token: None
+) -> list[list[Token]]:
+    """Split tokens into sentences: after sentence-final punctuation, at a pause of
+    UTTERANCE_GAP_MS, and wherever `same(token)` (e.g. the speaker) changes."""
+    groups: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if current and (
+            current[-1].text.rstrip().endswith(SENTENCE_END)
+            or (token.start_ms or 0) - (current[-1].end_ms or 0) >= UTTERANCE_GAP_MS
+            or same(token) != same(current[-1])
+        ):
+            groups.append(current)
+            current = []
+        current.append(token)
+    if current:
+        groups.append(current)
+    return groups
 
 
 def interleave_channels(channels: list[list[Token]]) -> list[Token]:
     """One token stream from per-channel streams, in time order utterance by utterance (a
     sentence, or words up to a long pause), so each channel's words stay together."""
-    utterances: list[list[Token]] = []
-    for tokens in channels:
-        current: list[Token] = []
-        for token in tokens:
-            if current and (
-                current[-1].text.rstrip().endswith((".", "?", "!"))
-                or (token.start_ms or 0) - (current[-1].end_ms or 0) >= UTTERANCE_GAP_MS
-            ):
-                utterances.append(current)
-                current = []
-            current.append(token)
-        if current:
-            utterances.append(current)
+    utterances = [u for tokens in channels for u in sentences(tokens)]
     utterances.sort(key=lambda u: (u[0].start_ms or 0, u[0].channel or 0))
     merged: list[Token] = []
     for utterance in utterances:

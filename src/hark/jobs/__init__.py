@@ -18,6 +18,7 @@ from .runner import (
     engine_config,
     engine_loader,
     engine_options,
+    translation_pairs,
 )
 from .sweeper import JobSweeper
 from .webhooks import WebhookPolicy, WebhookSender, sign
@@ -65,4 +66,5 @@ __all__ = [
     "model_languages",
     "primary_language",
     "sign",
+    "translation_pairs",
 ]

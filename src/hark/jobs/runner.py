@@ -19,9 +19,11 @@ from hark.blobs import BlobStore
 from hark.engine import (
     EngineConfig,
     EngineError,
+    Pipeline,
     TranscribeOptions,
-    WhisperEngine,
-    get_engine,
+    TranslationRequest,
+    get_pipeline,
+    get_translators,
     primary_language,
     probe_duration_ms,
 )
@@ -45,6 +47,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         num_workers=max(settings.workers, 1),
         beam_size=settings.beam_size,
         vad_filter=settings.vad_filter,
+        translation_models_dir=settings.translation_models_dir,
+        apertium=settings.apertium,
     )
 
 
@@ -52,10 +56,15 @@ def address_policy(settings: Settings) -> AddressPolicy:
     return AddressPolicy.of(settings.allow_private_urls, settings.allowed_private_networks)
 
 
-def engine_loader(settings: Settings) -> Callable[[], WhisperEngine]:
+def engine_loader(settings: Settings) -> Callable[[], Pipeline]:
     """Loads the configured model on first use; every later call returns the same one."""
     config = engine_config(settings)
-    return lambda: get_engine(config)
+    return lambda: get_pipeline(config)
+
+
+def translation_pairs(settings: Settings) -> set[tuple[str, str]]:
+    """(source, target) pairs the installed translation engines serve; loads no model."""
+    return get_translators(engine_config(settings)).pairs()
 
 
 def engine_options(job: Transcription) -> TranscribeOptions:
@@ -77,6 +86,21 @@ def engine_options(job: Transcription) -> TranscribeOptions:
         hotwords=tuple(terms),
         prompt="\n".join(prompt_parts) or None,
         separate_channels=bool(job.enable_separate_recognition_per_channel),
+        diarize=job.enable_speaker_diarization,
+        translation=translation_request(job.translation, context),
+    )
+
+
+def translation_request(translation: dict | None, context: object) -> TranslationRequest | None:
+    if not translation:
+        return None
+    terms = (context.get("translation_terms") or []) if isinstance(context, dict) else []
+    return TranslationRequest(
+        type=translation["type"],
+        target_language=translation.get("target_language"),
+        language_a=translation.get("language_a"),
+        language_b=translation.get("language_b"),
+        terms=tuple((t["source"], t["target"]) for t in terms),
     )
 
 
@@ -135,7 +159,7 @@ class JobRunner:
         self,
         store: Store,
         blobs: BlobStore,
-        engine: Callable[[], WhisperEngine],
+        engine: Callable[[], Pipeline],
         config: RunnerConfig,
         limits: Callable[[str], JobLimits],
         on_finished: Callable[[], None] = lambda: None,

@@ -24,6 +24,7 @@ from hark.jobs import (
     WebhookSender,
     address_policy,
     engine_loader,
+    translation_pairs,
 )
 from hark.metrics import Metrics
 from hark.settings import Settings, mask_url
@@ -76,7 +77,9 @@ class Hark:
         )
         self.metrics = Metrics()
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
-        self.catalog = ModelCatalog(settings.public_model_id, settings.model)
+        self.catalog = ModelCatalog(
+            settings.public_model_id, settings.model, lambda: translation_pairs(settings)
+        )
         self.quotas = Quotas(self.store, Limits.from_settings(settings))
         addresses = address_policy(settings)
         secret = settings.webhook_signing_secret

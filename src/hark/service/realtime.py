@@ -84,17 +84,22 @@ class RealtimeSession:
             return [], 0  # nothing was said: no tokens, not an error
         path = self._as_wav() if self.config.audio_format in RAW_FORMATS else self.path
         audio = decode_audio(path, max_seconds=self.limits.max_audio_duration_seconds)
+        config = self.config
         options = engine_options(
             Transcription(
-                language_hints=self.config.language_hints,
-                language_hints_strict=self.config.language_hints_strict,
-                enable_language_identification=bool(self.config.enable_language_identification),
-                context=self.config.context.model_dump(exclude_none=True)
-                if isinstance(self.config.context, StructuredContext)
-                else self.config.context,
+                language_hints=config.language_hints,
+                language_hints_strict=config.language_hints_strict,
+                enable_language_identification=bool(config.enable_language_identification),
+                enable_speaker_diarization=bool(config.enable_speaker_diarization),
+                translation=config.translation.model_dump(exclude_none=True)
+                if config.translation is not None
+                else None,
+                context=config.context.model_dump(exclude_none=True)
+                if isinstance(config.context, StructuredContext)
+                else config.context,
             )
         )
-        transcript = self.runner.engine().transcribe(audio, options)
+        transcript = self.runner.engine().transcribe([audio], options)
         tokens = [{**token.to_dict(), "is_final": True} for token in transcript.tokens]
         return tokens, transcript.duration_ms
 
@@ -140,8 +145,7 @@ class RealtimeService:
         if config.model not in REALTIME_ALIASES:
             self.catalog.resolve(config.model)
         self.catalog.check_language_hints(config.language_hints or [])
-        if config.translation is not None:
-            raise InvalidRequest("Translation is not available on this server.")
+        self.catalog.check_translation(config.translation)
         audio_format = config.audio_format
         if audio_format not in CONTAINER_FORMATS | RAW_FORMATS:
             supported = ", ".join(sorted(CONTAINER_FORMATS | RAW_FORMATS))

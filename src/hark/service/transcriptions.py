@@ -75,14 +75,7 @@ class TranscriptionService:
         """Check everything about the request that can be checked now; build the job."""
         self.catalog.resolve(request.model)
         self.catalog.check_language_hints(request.language_hints or [])
-        if request.translation is not None:
-            raise InvalidRequest(
-                "Translation is not available: this server has no translation pairs installed "
-                "(see translation_targets in /v1/models).",
-                validation_errors=[
-                    FieldError("body.translation", "no translation pairs available")
-                ],
-            )
+        self.catalog.check_translation(request.translation)
         if request.webhook_url is not None:
             self._check_url(request.webhook_url, "webhook_url")
         if request.audio_url is not None:
@@ -112,7 +105,9 @@ class TranscriptionService:
             enable_separate_recognition_per_channel=bool(
                 request.enable_separate_recognition_per_channel
             ),
-            translation=None,
+            translation=request.translation.model_dump(exclude_none=True)
+            if request.translation is not None
+            else None,
             context=context.model_dump(exclude_none=True)
             if context is not None and not isinstance(context, str)
             else context,

