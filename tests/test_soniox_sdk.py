@@ -6,7 +6,7 @@ import jiwer
 import pytest
 from soniox import SonioxClient
 from soniox.errors import SonioxConflictError, SonioxInvalidRequestError, SonioxNotFoundError
-from soniox.types import CreateTranscriptionConfig
+from soniox.types import CreateTranscriptionConfig, TranslationConfig
 
 from conftest import HOTWORDS, JFK, normalize
 
@@ -111,3 +111,24 @@ def test_models(soniox):
     models = soniox.models.list().models
     ids = {m.id for m in models}
     assert {"stt-async-v5", "stt-async-v3", "whisper-tiny.en"} <= ids
+
+
+def test_speakers_and_translation(soniox):
+    """The SDK's own config types for diarization and translation reach Hark's engines, and
+    its Token type reads the speaker and translation fields back."""
+    config = CreateTranscriptionConfig(
+        enable_speaker_diarization=True,
+        translation=TranslationConfig(type="one_way", target_language="es"),
+        context={"translation_terms": {"Americans": "estadounidenses"}},
+    )
+    result = soniox.stt.transcribe_and_wait_with_tokens(
+        file=JFK, config=config, wait_interval_sec=0.1, wait_timeout_sec=120
+    )
+    tokens = result.tokens
+    assert {t.speaker for t in tokens} == {"1"}
+    translated = [t for t in tokens if t.translation_status == "translation"]
+    assert translated and {(t.language, t.source_language) for t in translated} == {("es", "en")}
+    assert "estadounidenses" in "".join(t.text for t in translated)
+    model = next(m for m in soniox.models.list().models if m.id == "stt-async-v5")
+    assert [t.target_language for t in model.translation_targets] == ["es"]
+    assert model.two_way_translation_pairs == ["en:es"]
