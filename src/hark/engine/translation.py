@@ -244,7 +244,7 @@ class Translators:
                 )
             items = [_sentence(groups[i]) for i in indexes]
             outputs = engine.translate(items, pair, audio(channel))
-            terms = _Terms(request.terms, engine, pair, audio(channel))
+            terms = _Terms(request.terms, engine, pair)
             for index, item, output in zip(indexes, items, outputs, strict=True):
                 translated[index] = terms.apply(item.text, output)
             if on_progress:
@@ -285,13 +285,7 @@ class _Terms:
     is found in the translation and replaced; a source term left untranslated (a name) is
     replaced as it is."""
 
-    def __init__(
-        self,
-        terms: tuple[tuple[str, str], ...],
-        engine: Translator,
-        pair: Pair,
-        audio: np.ndarray | None,
-    ) -> None:
+    def __init__(self, terms: tuple[tuple[str, str], ...], engine: Translator, pair: Pair) -> None:
         self.terms = [(s, t) for s, t in terms if s.strip()]
         self.engine = engine
         self.pair = pair
@@ -300,27 +294,26 @@ class _Terms:
     def _rendering(self, source: str) -> str:
         if source not in self._renderings:
             text = ""
-            if self.engine.name != "whisper":  # speech engines cannot translate bare text
+            if not isinstance(self.engine, SpeechTranslator):  # needs audio, not a bare term
                 text = self.engine.translate([Sentence(source)], self.pair, None)[0]
             self._renderings[source] = text.strip().rstrip(".")
         return self._renderings[source]
 
     def apply(self, source_text: str, translation: str) -> str:
         for source, target in self.terms:
-            if not _find(source, source_text):
+            if not _phrase(source).search(source_text):
                 continue
             for candidate in (self._rendering(source), source):
-                if candidate and _find(candidate, translation):
-                    translation = _find(candidate, translation).sub(
-                        target.replace("\\", r"\\"), translation, count=1
-                    )
+                found = _phrase(candidate) if candidate else None
+                if found and found.search(translation):
+                    translation = found.sub(lambda _, t=target: t, translation, count=1)
                     break
         return translation
 
 
-def _find(phrase: str, text: str) -> re.Pattern | None:
-    pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
-    return pattern if pattern.search(text) else None
+def _phrase(text: str) -> re.Pattern:
+    """`text` as a whole word or phrase, in any case."""
+    return re.compile(rf"(?<!\w){re.escape(text)}(?!\w)", re.IGNORECASE)
 
 
 def installed_translators(
