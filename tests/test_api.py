@@ -109,16 +109,16 @@ def test_unknown_file_id_is_rejected(api):
         assert error["validation_errors"][0]["location"] == "body.file_id"
 
 
-def test_translation_is_refused_clearly(api):
+def test_unavailable_translation_is_refused_clearly(api):
     file = upload(api, JFK)
     body = {
         "model": "stt-async-v5",
         "file_id": file["id"],
-        "translation": {"type": "one_way", "target_language": "es"},
+        "translation": {"type": "one_way", "target_language": "fr"},
     }
-    error = assert_error(api.post("/transcriptions", json=body), 400)
-    assert "translation" in error["message"].lower()
-    assert error["validation_errors"][0]["location"] == "body.translation"
+    error = assert_error(api.post("/transcriptions", json=body), 400, "translation_unavailable")
+    assert "'fr'" in error["message"] and "available: es (from en)" in error["message"]
+    assert error["validation_errors"][0]["location"] == "body.translation.target_language"
 
 
 def test_models_lists_default_model_and_soniox_aliases(api):

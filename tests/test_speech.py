@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import subprocess
 
+import numpy as np
 import pytest
 
 from conftest import AUDIO, JFK, MODELS, assert_error, create_job, transcribe, upload
 from hark.engine import (
+    SAMPLE_RATE,
     EngineConfig,
     Token,
     TranscribeOptions,
     TranslationRequest,
+    decode_audio,
+    get_engine,
     get_pipeline,
     get_translators,
 )
@@ -250,3 +254,32 @@ def test_translation_is_refused_at_create_for_a_job_the_model_cannot_serve(api):
     assert_error(response, 400, "translation_unavailable")
     assert api.get("/transcriptions").json()["transcriptions"] == before
     create_job(api, file["id"], translation=ONE_WAY_ES)  # the file is still usable
+
+
+def test_language_is_identified_per_stretch_of_speech(monkeypatch):
+    """Per-segment identification on real speech. The audio language detector needs
+    multilingual weights, which no registry here carries, so it is the one stand-in: it
+    answers "en", sure for the first stretch and unsure for the second (where the text of
+    each sentence then decides, with lingua)."""
+    engine = get_engine(EngineConfig(num_workers=1))
+    asked: list[int] = []
+
+    def rank(audio, options):
+        asked.append(len(audio))
+        return [("en", 0.95 if len(asked) == 1 else 0.4), ("es", 0.3), ("de", 0.1)]
+
+    monkeypatch.setattr(engine, "_rank_languages", rank)
+    jfk = decode_audio(JFK)
+    pause = np.zeros(3 * SAMPLE_RATE, dtype=np.float32)  # longer than the VAD's 2 s gap
+    tokens = engine._by_segment(
+        np.concatenate([jfk, pause, jfk]),
+        TranscribeOptions(enable_language_identification=True),
+        None,
+    )
+    assert len(asked) == 2  # one detection per stretch, not one per file
+    text = "".join(t.text for t in tokens)
+    assert text.count("your country") == 4 and not text.startswith(" ")
+    second = [t for t in tokens if t.start_ms >= 13_000]
+    assert second and second[0].text.startswith(" ")
+    assert min(t.start_ms for t in second) < 15_000 and max(t.end_ms for t in tokens) <= 25_000
+    assert {t.language for t in tokens} == {"en"}
