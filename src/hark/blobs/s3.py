@@ -123,6 +123,9 @@ class S3BlobStore:
             retries={"max_attempts": 3, "mode": "standard"},
             # S3-compatible servers (MinIO, ...) are addressed by path, not by bucket host.
             s3={"addressing_style": "path"} if options.endpoint_url else None,
+            # Pre-signed upload URLs signed as every request is (SigV4), Content-Type and
+            # Content-Length included when declared.
+            signature_version="s3v4",
         )
         self.client = boto3.session.Session().client(
             "s3",
