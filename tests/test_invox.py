@@ -5,17 +5,16 @@ receiver (tests/webserver.py) and polling. Refusals use Invox's error shapes."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
+import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from conftest import DEV_CLEAN, Server, start_server
+from conftest import DEV_CLEAN, REPO, Server, start_server
 
 AUDIO = DEV_CLEAN / "1272-128104-0000.picovoice.wav"  # "Mister Quilter is the apostle ..."
 
@@ -93,21 +92,19 @@ def assert_invox_error(response: httpx.Response, status: int, error_type: str | 
     return body
 
 
+def readme_verify() -> Callable[[bytes, str, str], bool]:
+    """The receiver's check the README shows, run as written."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Invox Medical API", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    namespace: dict = {}
+    exec(code, namespace)
+    return namespace["verify"]
+
+
 def verify_callback(raw: str, app_id: str, secret: str) -> dict:
-    """What a receiver does (see README): HMAC-SHA256 over every field but `signature`, in
-    order, objects as compact JSON, then the app id, joined with "|"; Base64."""
-    payload = json.loads(raw)
-    values = [
-        json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-        if isinstance(v, list | dict)
-        else str(v)
-        for k, v in payload.items()
-        if k != "signature"
-    ]
-    message = "|".join([*values, app_id]).encode()
-    expected = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest())
-    assert hmac.compare_digest(expected.decode(), payload["signature"])
-    return payload
+    assert readme_verify()(raw.encode(), app_id, secret), "bad signature"
+    return json.loads(raw)
 
 
 @pytest.fixture(scope="module")
