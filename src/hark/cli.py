@@ -4,6 +4,7 @@ server."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import socket
@@ -133,17 +134,29 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     hark = Hark(_settings(args), role="admin")
     hark.migrate()
-    if args.keys_command == "create":
+    if args.keys_command == "create" and args.invox:
+        pair = hark.invox.create_credentials(args.project)
+        if args.json:
+            print(json.dumps({"app_id": pair.app_id, "api_key": pair.api_key}))
+        else:
+            print(f"app id:  {pair.app_id}\napi key: {pair.api_key}")
+    elif args.keys_command == "create":
         new = hark.keys.create(project=args.project, name=args.name)
-        print(new.api_key)
+        print(json.dumps({"api_key": new.api_key}) if args.json else new.api_key)
+    elif args.keys_command == "invox-secret":
+        print(hark.store.invox_secret(args.project, args.set) or "")
     elif args.keys_command == "list":
-        print(f"{'ID':36}  {'PREFIX':14}  {'PROJECT':16}  {'CREATED':20}  STATUS")
-        for key, project in hark.store.list_api_keys():
-            status = "revoked" if key.revoked_at else "active"
+        print(f"{'ID':36}  {'PREFIX':20}  {'PROJECT':16}  {'CREATED':20}  STATUS")
+        rows = [(k.id, k.key_prefix + "…", p, k, "") for k, p in hark.store.list_api_keys()]
+        rows += [(c.id, c.app_id, p, c, " (invox)") for c, p in hark.store.list_invox_credentials()]
+        for key_id, prefix, project, key, kind in rows:
+            status = ("revoked" if key.revoked_at else "active") + kind
             created = key.created_at.strftime("%Y-%m-%d %H:%M:%S")
-            print(f"{key.id:36}  {key.key_prefix + '…':14}  {project:16}  {created:20}  {status}")
+            print(f"{key_id:36}  {prefix:20}  {project:16}  {created:20}  {status}")
     elif args.keys_command == "revoke":
         matches = hark.store.revoke_api_key(args.key_id)
+        if matches == 0:
+            matches = hark.store.revoke_invox_credential(args.key_id)
         if matches != 1:
             reason = "No active key" if matches == 0 else f"{matches} active keys match"
             print(f"{reason} with id or prefix {args.key_id!r}; nothing revoked.", file=sys.stderr)
@@ -216,8 +229,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--project", default="default", help="project the key belongs to")
     create.add_argument("--name", help="a label for the key")
+    create.add_argument(
+        "--invox",
+        action="store_true",
+        help="an Invox Medical API credential (app id + API key) instead of a Hark key",
+    )
+    create.add_argument("--json", action="store_true", help="print JSON")
+    secret = keys_sub.add_parser(
+        "invox-secret",
+        parents=[common],
+        help="show (or --set) the secret a project's Invox callbacks are signed with",
+    )
+    secret.add_argument("--project", default="default")
+    secret.add_argument("--set", metavar="SECRET", help="replace it with SECRET")
     keys_sub.add_parser("list", parents=[common], help="list keys (prefixes only)")
-    revoke = keys_sub.add_parser("revoke", parents=[common], help="revoke a key by id or prefix")
+    revoke = keys_sub.add_parser(
+        "revoke", parents=[common], help="revoke a key by id or prefix, or an Invox app id"
+    )
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
 
@@ -374,7 +402,14 @@ def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
 
 def cmd_files(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        if args.files_command == "list":
+        if args.files_command == "upload":
+            upload = client.files.upload_presigned if args.presigned else client.files.upload
+            for path in args.paths:
+                if not path.is_file():
+                    raise FileNotFoundError(f"No such file: {path}")
+                file = upload(path, client_reference_id=args.client_reference_id)
+                print(f"{file.id}  {file.filename}  {file.size}")
+        elif args.files_command == "list":
             rows = [
                 (f.id, f.filename, f.size, f"{f.created_at:%Y-%m-%d %H:%M:%S}")
                 for f in client.files.list_all()
@@ -457,8 +492,18 @@ def _add_client_commands(sub) -> None:
     )
     transcribe.set_defaults(func=_client_command(cmd_transcribe))
 
-    files = sub.add_parser("files", help="list or delete uploaded files")
+    files = sub.add_parser("files", help="upload, list or delete files")
     files_sub = files.add_subparsers(dest="files_command", required=True)
+    files_upload = files_sub.add_parser(
+        "upload", parents=[remote], help="upload files; print each one's id, name and size"
+    )
+    files_upload.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    files_upload.add_argument(
+        "--presigned",
+        action="store_true",
+        help="through a pre-signed upload URL (straight to S3 when the server uses it)",
+    )
+    files_upload.add_argument("--client-reference-id", metavar="ID")
     files_sub.add_parser("list", parents=[remote], help="list files")
     files_delete = files_sub.add_parser("delete", parents=[remote], help="delete files by id")
     files_delete.add_argument("ids", nargs="+", metavar="ID")

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     # Realtime WebSocket sessions transcribed at once, per process (more get an error).
     realtime_max_sessions: int = Field(default=4, ge=1)
 
+    # Pre-signed uploads (POST /v1/files/upload-url, Invox generate-presigned-url): the
+    # scheme, host and any path prefix clients reach Hark at, for the absolute URLs handed
+    # out (None: the base URL of the request that asked for one); and how long a URL works.
+    public_base_url: str | None = None
+    upload_url_ttl_seconds: float = Field(default=3600, gt=0)
+    # Invox Medical API (/api/v1/...): how long an access token works, and whether its jobs
+    # label speakers.
+    invox_token_ttl_seconds: float = Field(default=7200, gt=0)
+    invox_diarization: bool = True
+
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:
         if self.lease_renew_seconds >= self.lease_seconds:

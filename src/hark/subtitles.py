@@ -19,6 +19,7 @@ text show what was said. Words are grouped into cues:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,12 +176,17 @@ def cues(
     return _timed(groups, max_chars, max_lines, min_duration_ms)
 
 
+def _sentence_ends(last: Word, word: Word) -> bool:
+    """Whether `word` starts a new sentence: `last` ends one, or the speaker changes."""
+    return last.text.rstrip(_CLOSERS).endswith(_SENTENCE_END) or word.speaker != last.speaker
+
+
 def _breaks_before(
     cue: _Building, word: Word, max_chars: int, max_lines: int, max_duration_ms: int, pause_ms: int
 ) -> bool:
     last = cue.words[-1]
     ending = last.text.rstrip(_CLOSERS)
-    if ending.endswith(_SENTENCE_END) or word.speaker != last.speaker:
+    if _sentence_ends(last, word):
         return True
     if ending.endswith(_CLAUSE_END) and 3 * len(" ".join(cue.texts())) >= 2 * max_chars:
         return True
@@ -191,6 +197,36 @@ def _breaks_before(
         return True
     start, end = cue.start_ms, word.end_ms
     return start is not None and end is not None and end - start > max_duration_ms
+
+
+@dataclass
+class Sentence:
+    start_ms: int | None
+    end_ms: int | None
+    text: str
+    speaker: str | None = None
+
+
+# Words whose full stop does not end a sentence ("Mr. Quilter"), lower-cased.
+_ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "vs.", "etc."}
+_ABBREVIATIONS |= {"e.g.", "i.e.", "no.", "mt."}
+
+
+def sentences(tokens: Iterable[Any]) -> list[Sentence]:
+    """The transcript as sentences (also ending where the speaker changes), with times. A
+    title or initial ("Mr.", "J.") does not end one."""
+    groups: list[_Building] = []
+    for word in words_of(tokens):
+        last = groups[-1].words[-1] if groups else None
+        abbreviated = last is not None and (
+            last.text.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]\.", last.text)
+        )
+        if last is None or (
+            _sentence_ends(last, word) and not (abbreviated and word.speaker == last.speaker)
+        ):
+            groups.append(_Building())
+        groups[-1].words.append(word)
+    return [Sentence(g.start_ms, g.end_ms, " ".join(g.texts()), g.words[0].speaker) for g in groups]
 
 
 def _timed(groups: list[_Building], max_chars: int, max_lines: int, min_ms: int) -> list[Cue]:

@@ -16,6 +16,7 @@ from hark import __version__
 from hark.service import Hark
 
 from .errors import install_error_handlers
+from .invox import router as invox_router
 from .middleware import RequestContext
 from .realtime import router as realtime_router
 from .routes import router
@@ -40,18 +41,22 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
         title="Hark",
         version=__version__,
         description="Self-hosted asynchronous speech-to-text, compatible with the Soniox REST "
-        "API v1. Authenticate with `Authorization: Bearer <api key>`.",
+        "API v1 (authenticate with `Authorization: Bearer <api key>`) and, under /api, with "
+        "the Invox Medical asynchronous transcription API.",
         lifespan=lifespan,
     )
     app.state.hark = hark
     app.include_router(router, prefix="/v1")
     app.include_router(router, include_in_schema=False)
     app.include_router(realtime_router)
+    app.include_router(invox_router)
     install_error_handlers(app)
 
     def body_limit(scope: Scope) -> int | None:
         if scope["method"] == "POST" and scope["path"].rstrip("/") in ("/v1/files", "/files"):
             return None  # the upload route counts the file itself, against max_file_size
+        if scope["method"] == "PUT":
+            return None  # so do the pre-signed upload routes (the only PUT routes)
         return hark.settings.max_json_body
 
     app.add_middleware(RequestContext, body_limit=body_limit)

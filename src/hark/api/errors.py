@@ -23,6 +23,9 @@ _HTTP_ERROR_TYPES = {
 }
 
 
+INVOX_PREFIX = "/api/"  # the Invox Medical API's routes (see invox.py)
+
+
 def error_response(
     request: Request,
     status_code: int,
@@ -31,6 +34,8 @@ def error_response(
     validation_errors: list[dict] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    if request.url.path.startswith(INVOX_PREFIX):
+        return _invox_error(request, status_code, error_type, message, headers)
     return JSONResponse(
         {
             "status_code": status_code,
@@ -42,6 +47,23 @@ def error_response(
         status_code=status_code,
         headers=headers,
     )
+
+
+def _invox_error(
+    request: Request,
+    status_code: int,
+    error_type: str,
+    message: str,
+    headers: dict[str, str] | None,
+) -> JSONResponse:
+    """Invox's error shapes (CONTRACTS §3.6): the message under both spellings (its docs
+    write `messsage`), and an `errorType` except on 401."""
+    body = {"message": message, "messsage": message}
+    if status_code != 401:
+        if status_code == 400 and request.url.path.endswith("/generate-presigned-url"):
+            error_type = "GENERATE_PRESIGNURL_ERROR"
+        body["errorType"] = error_type
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 def _location(loc: tuple) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from hark.service import CreateTemporaryKey, CreateTranscription
+from hark.service import CreateTemporaryKey, CreateTranscription, CreateUploadUrl
 
 from .deps import HarkDep, ProjectDep
 from .schemas import (
@@ -19,8 +19,9 @@ from .schemas import (
     TranscriptionList,
     TranscriptionOut,
     TranscriptOut,
+    UploadUrlOut,
 )
-from .upload import receive_upload
+from .upload import receive_put, receive_upload
 
 router = APIRouter()
 
@@ -54,6 +55,28 @@ async def upload_file(
         hark.files.finish_upload, parsed.upload, parsed.filename, reference
     )
     return FileOut.of(row)
+
+
+@router.post("/files/upload-url", response_model=UploadUrlOut, tags=["files"])
+def create_upload_url(
+    body: Annotated[CreateUploadUrl, Body()],
+    request: Request,
+    hark: HarkDep,
+    project_id: ProjectDep,
+) -> UploadUrlOut:
+    """A URL to PUT one file's audio to, without an API key, until `expires_at` (with S3
+    storage, S3's own pre-signed URL). Send the declared `content_type` and `size`, if any.
+    The file gets `file_id`; it counts against the quotas once uploaded."""
+    url = hark.uploads.create(project_id, body, str(request.base_url))
+    return UploadUrlOut(upload_url=url.url, file_id=url.upload.file_id, expires_at=url.expires_at)
+
+
+@router.put("/uploads/{file_id}", status_code=201, response_model=FileOut, tags=["files"])
+async def put_upload(file_id: str, request: Request, hark: HarkDep) -> FileOut:
+    """The PUT target of an upload URL (no API key: the URL's token authorizes it once)."""
+    receiving = await receive_put(request, hark.uploads, "file", file_id)
+    file, _ = await run_in_threadpool(hark.uploads.finish, receiving)
+    return FileOut.of(file)
 
 
 @router.get("/files", response_model=FileList, tags=["files"])

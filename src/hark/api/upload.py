@@ -1,5 +1,6 @@
-"""Streaming multipart parser for POST /files: the audio goes straight to blob storage,
-counted as it arrives, never held whole in memory."""
+"""Streaming request bodies: the multipart parser for POST /files, and the raw bodies PUT to
+pre-signed upload URLs. The audio goes straight to blob storage, counted as it arrives,
+never held whole in memory."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 
 from hark.service import FieldError, InvalidRequest
 from hark.service.files import FileService, Upload
+from hark.service.uploads import Receiving, UploadService
 
 MAX_TEXT_FIELD = 4096
 
@@ -126,3 +128,27 @@ async def receive_upload(request: Request, files: FileService, project_id: str) 
 def _discard(result: ParsedUpload) -> None:
     if result.upload is not None:
         result.upload.abort()
+
+
+async def receive_put(
+    request: Request, uploads: UploadService, kind: str, slot_id: str
+) -> Receiving:
+    """Claim the pre-signed upload `slot_id` with the URL's token and stream the body into
+    it; on any failure nothing is kept and the URL may be used again."""
+    declared = request.headers.get("content-length", "")
+    receiving = await run_in_threadpool(
+        uploads.open,
+        kind,
+        slot_id,
+        request.query_params.get("token"),
+        request.headers.get("content-type"),
+        int(declared) if declared.isdigit() else None,
+    )
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(uploads.write, receiving, chunk)
+    except BaseException:  # too large, client gone, cancelled
+        uploads.abort(receiving)
+        raise
+    return receiving

@@ -63,3 +63,20 @@ class BlobStore(Protocol):
     def check(self) -> None:
         """Raise unless the storage can be used right now (for /readyz)."""
         ...
+
+    def new_key(self) -> str:
+        """A fresh key for a blob a client will upload straight to the storage."""
+        ...
+
+    def presigned_put(
+        self, key: str, expires_in: int, content_type: str | None, size: int | None
+    ) -> str | None:
+        """A URL a client can PUT the blob `key` to without credentials (signed for this
+        Content-Type and Content-Length when given), or None when the storage cannot take
+        uploads itself (Hark then receives the PUT)."""
+        ...
+
+    def adopt(self, key: str) -> tuple[str, int] | None:
+        """Take in what a client uploaded to `key`: moved to a fresh key that no URL can
+        write to, returned with its size; None while nothing is there."""
+        ...

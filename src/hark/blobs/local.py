@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +71,17 @@ class LocalBlobStore:
     def check(self) -> None:
         if not os.access(self.partial_dir, os.W_OK | os.X_OK):
             raise OSError(f"{self.root} is not writable")
+
+    def new_key(self) -> str:
+        return uuid.uuid4().hex
+
+    def presigned_put(
+        self, key: str, expires_in: int, content_type: str | None, size: int | None
+    ) -> None:
+        return None  # a directory has no URLs: Hark receives the PUT itself
+
+    def adopt(self, key: str) -> None:
+        return None  # nothing is ever uploaded around Hark
 
     def sweep_partials(self) -> int:
         removed = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -122,6 +123,9 @@ class S3BlobStore:
             retries={"max_attempts": 3, "mode": "standard"},
             # S3-compatible servers (MinIO, ...) are addressed by path, not by bucket host.
             s3={"addressing_style": "path"} if options.endpoint_url else None,
+            # Pre-signed upload URLs signed as every request is (SigV4), Content-Type and
+            # Content-Length included when declared.
+            signature_version="s3v4",
         )
         self.client = boto3.session.Session().client(
             "s3",
@@ -191,3 +195,39 @@ class S3BlobStore:
     def check(self) -> None:
         """Raise unless the bucket is reachable with these credentials."""
         self.client.head_bucket(Bucket=self.bucket)
+
+    def new_key(self) -> str:
+        return uuid.uuid4().hex
+
+    def presigned_put(
+        self, key: str, expires_in: int, content_type: str | None, size: int | None
+    ) -> str:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self.object_key(key)}
+        if content_type:
+            params["ContentType"] = content_type
+        if size is not None:
+            params["ContentLength"] = size
+        return self.client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+        )
+
+    def adopt(self, key: str) -> tuple[str, int] | None:
+        """Copy the uploaded object to a fresh key (server-side; multipart for big ones), so
+        a second PUT to the still-valid URL cannot change a file Hark has recorded."""
+        from botocore.exceptions import ClientError
+
+        source = self.object_key(key)
+        target = uuid.uuid4().hex
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": source}, self.bucket, self.object_key(target)
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in MISSING:
+                return None
+            raise
+        size = self.client.head_object(Bucket=self.bucket, Key=self.object_key(target))[
+            "ContentLength"
+        ]
+        self.client.delete_object(Bucket=self.bucket, Key=source)
+        return target, int(size)

@@ -24,6 +24,7 @@ from .types import (
     Transcript,
     Transcription,
     TranscriptionList,
+    UploadUrl,
     WebhookAuthConfig,
 )
 
@@ -136,6 +137,31 @@ class FilesAPI(_CollectionAPI[File, FileList], id_name="file_id"):
         `Idempotency-Key` (random unless given) so a retry cannot create a second file.
         """
         return self._run(plans.upload_file(file, filename, client_reference_id, idempotency_key))
+
+    def create_upload_url(
+        self,
+        filename: str,
+        *,
+        content_type: str | None = None,
+        size: int | None = None,
+        client_reference_id: str | None = None,
+    ) -> UploadUrl:
+        """A URL to PUT one file's audio to without an API key (hand it to a device or a
+        browser), its future `file_id` and `expires_at`. With S3 storage it is S3's own
+        pre-signed URL: the PUT must then send the declared `content_type` and `size`."""
+        return self._run(plans.create_upload_url(**_arguments(locals())))
+
+    def upload_presigned(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        client_reference_id: str | None = None,
+    ) -> File:
+        """Upload through a pre-signed URL (`create_upload_url`, then a PUT of the audio,
+        streamed from disk) and return the file."""
+        return self._run(plans.upload_presigned(**_arguments(locals())))
 
 
 class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcription_id"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -34,7 +34,9 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass
 class Request:
-    """One HTTP request, described as data. `retry` says whether it may be sent again."""
+    """One HTTP request, described as data. `retry` says whether it may be sent again.
+    `content` is a raw body (bytes, or a binary stream sent as it is read); a request that
+    is not `authenticated` goes without the client's API key (e.g. to a pre-signed URL)."""
 
     method: str
     path: str
@@ -44,21 +46,36 @@ class Request:
     files: Mapping[str, tuple[str, BinaryIO]] | None = None
     headers: Mapping[str, str] | None = None
     retry: bool = False
+    content: bytes | BinaryIO | None = None
+    authenticated: bool = True
 
     def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        return http.build_request(
+        content: Any = self.content
+        if isinstance(http, httpx.AsyncClient) and hasattr(content, "read"):
+            content = _chunks(content)
+        request = http.build_request(
             self.method,
             self.path,
             params=self.params,
             json=self.json,
             data=self.data,
             files=self.files,
+            content=content,
             headers=self.headers,
         )
+        if not self.authenticated:
+            request.headers.pop("Authorization", None)
+        return request
+
+    def _streams(self) -> list[BinaryIO]:
+        streams = [stream for _, stream in (self.files or {}).values()]
+        if hasattr(self.content, "read"):
+            streams.append(self.content)  # type: ignore[arg-type]
+        return streams
 
     def rewind(self) -> bool:
         """Put upload streams back at their start; False if one cannot be rewound."""
-        for _, stream in (self.files or {}).values():
+        for stream in self._streams():
             try:
                 if not stream.seekable():
                     return False
@@ -66,6 +83,12 @@ class Request:
             except (AttributeError, OSError, ValueError):
                 return False
         return True
+
+
+async def _chunks(stream: BinaryIO, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """A binary stream as the async iterator httpx.AsyncClient sends."""
+    while chunk := stream.read(size):
+        yield chunk
 
 
 @dataclass(frozen=True)
@@ -138,7 +161,7 @@ def send(request: Request, policy: RetryPolicy) -> Plan[httpx.Response]:
         outcome = yield request
         if attempt >= policy.max_retries or not policy.should_retry(request, outcome):
             break
-        if request.files and not request.rewind():
+        if not request.rewind():
             break
         attempt += 1
         yield Sleep(policy.delay(attempt, outcome if isinstance(outcome, httpx.Response) else None))

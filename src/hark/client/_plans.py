@@ -21,6 +21,7 @@ from ._core import (
     Sleep,
     call,
     call_no_content,
+    checked,
     idempotency_headers,
     validated,
 )
@@ -30,6 +31,7 @@ from .types import (
     CreateTemporaryApiKeyPayload,
     CreateTranscriptionConfig,
     CreateTranscriptionPayload,
+    CreateUploadUrlPayload,
     File,
     FileList,
     ListParams,
@@ -38,6 +40,7 @@ from .types import (
     Transcript,
     Transcription,
     TranscriptionList,
+    UploadUrl,
 )
 
 DEFAULT_MODEL = "stt-async-v5"
@@ -197,6 +200,63 @@ def upload_file(
             retry=True,
         )
         return (yield from call(request, File))
+    finally:
+        if owned:
+            stream.close()
+
+
+def create_upload_url(
+    filename: str,
+    content_type: str | None,
+    size: int | None,
+    client_reference_id: str | None,
+) -> Plan[UploadUrl]:
+    payload = validated(
+        CreateUploadUrlPayload,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        client_reference_id=client_reference_id,
+    )
+    request = Request("POST", "/files/upload-url", json=payload.model_dump(exclude_none=True))
+    return (yield from call(request, UploadUrl))
+
+
+def _remaining(stream: BinaryIO) -> int | None:
+    """How many bytes a seekable stream has left; None if it cannot tell."""
+    try:
+        start = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(start)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - start
+
+
+def upload_presigned(
+    file: FileInput,
+    filename: str | None,
+    content_type: str | None,
+    client_reference_id: str | None,
+) -> Plan[File]:
+    """Get an upload URL, PUT the audio to it (without the API key: it may be S3's), then
+    fetch the file (which, with S3, is when the server takes it in)."""
+    stream, name, owned = open_upload(file, filename)
+    try:
+        size = _remaining(stream)
+        content: bytes | BinaryIO = stream
+        if size is None:  # pre-signed PUTs need a Content-Length: read what cannot be measured
+            content = stream.read()
+            size = len(content)
+        target = yield from create_upload_url(name, content_type, size, client_reference_id)
+        headers = {"Content-Length": str(size)}
+        if content_type:
+            headers["Content-Type"] = content_type
+        put = Request(
+            "PUT", target.upload_url, content=content, headers=headers, authenticated=False
+        )
+        checked((yield put))
+        return (yield from FILES.get(target.file_id))
     finally:
         if owned:
             stream.close()

@@ -141,6 +141,13 @@ class CreateTemporaryApiKeyPayload(BaseModel):
     max_session_duration_seconds: int | None = Field(default=None, ge=1, le=18000)
 
 
+class CreateUploadUrlPayload(BaseModel):
+    filename: str = Field(min_length=1, max_length=1024)
+    content_type: str | None = Field(default=None, max_length=256)
+    size: int | None = Field(default=None, ge=0)
+    client_reference_id: str | None = Field(default=None, max_length=256)
+
+
 # -- responses ---------------------------------------------------------------------------------
 
 
@@ -152,6 +159,15 @@ class File(BaseModel):
     size: int
     created_at: datetime
     client_reference_id: str | None = None
+
+
+class UploadUrl(BaseModel):
+    """Where to PUT one file's audio (no API key needed) until `expires_at`; the file will
+    have the id `file_id`."""
+
+    upload_url: str
+    file_id: str
+    expires_at: datetime
 
 
 class FileList(BaseModel):

@@ -25,6 +25,8 @@ TIMESTAMP_HEADER = "Hark-Timestamp"
 SIGNATURE_HEADER = "Hark-Signature"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 3600.0
+# Hark's own webhooks, and the callbacks of the Invox API (whose signature is in the body).
+USER_AGENTS = {"hark": "Hark-Webhooks/1", "invox": "Invox-Medical-Webhook/1.0"}
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -109,7 +111,7 @@ class WebhookSender:
 
     def _attempt(self, delivery: WebhookDelivery) -> None:
         body = delivery.payload.encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "Hark-Webhooks/1"}
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENTS[delivery.kind]}
         if delivery.header_name and delivery.header_value is not None:
             headers[delivery.header_name] = delivery.header_value
         if self.policy.signing_secret:

@@ -42,12 +42,14 @@ from .errors import (
     Unauthenticated,
 )
 from .files import FileService
+from .invox import InvoxService
 from .models import ModelCatalog
 from .quotas import Limits, Quotas
 from .realtime import RealtimeConfig, RealtimeService, RealtimeSession
-from .requests import CreateTemporaryKey, CreateTranscription
+from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
 from .retention import Retention
 from .transcriptions import TranscriptionService
+from .uploads import UploadService
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,21 @@ class Hark:
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses
+            self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses, self.files.find
+        )
+        self.uploads = UploadService(
+            self.store,
+            self.blobs,
+            self.files,
+            settings.upload_url_ttl_seconds,
+            settings.public_base_url,
+        )
+        self.invox = InvoxService(
+            self.store,
+            self.uploads,
+            self.transcriptions,
+            settings.invox_token_ttl_seconds,
+            settings.invox_diarization,
         )
 
     def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:
@@ -245,9 +261,11 @@ __all__ = [
     "Conflict",
     "CreateTemporaryKey",
     "CreateTranscription",
+    "CreateUploadUrl",
     "FieldError",
     "Hark",
     "InvalidRequest",
+    "InvoxPresign",
     "Limits",
     "NewKey",
     "NotFound",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
 
 from hark.blobs import BlobStore, BlobWriter, TooLarge
-from hark.store import File, Store
+from hark.store import File, PresignedUpload, Store, Usage
 
-from .errors import FieldError, InvalidRequest, NotFound
+from .errors import FieldError, InvalidRequest, NotFound, ServiceError
 from .idempotency import Idempotency, check_key, request_hash
 from .pagination import page
 from .quotas import Limits, Quotas
@@ -29,6 +30,13 @@ def too_large(limit: int) -> InvalidRequest:
     return InvalidRequest(
         f"Exceeded maximum file size (maximum is {limit} bytes).",
         validation_errors=[FieldError("file.file", f"larger than {limit} bytes", "too_large")],
+    )
+
+
+def size_mismatch(declared: int, received: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"The upload is {received} bytes; the upload URL was made for {declared} bytes.",
+        error_type="size_mismatch",
     )
 
 
@@ -60,6 +68,18 @@ class FileService:
         self.quotas = quotas
         self.idempotency = Idempotency(store)
 
+    def check_room(self, project_id: str, declared: int, overhead: int = 0) -> tuple[Limits, int]:
+        """Refuse early a file of `declared` bytes (plus `overhead` of framing) that cannot
+        fit; returns the project's limits and the bytes it may still store."""
+        limits = self.quotas.for_project(project_id)
+        if declared > limits.max_file_size + overhead:
+            raise too_large(limits.max_file_size)
+        usage = self.store.usage(project_id)
+        room = limits.max_storage_bytes - usage.file_bytes
+        if usage.files >= limits.max_files or room <= 0 or declared > room + overhead:
+            raise limits.file_error(usage)
+        return limits, room
+
     def open_upload(
         self,
         project_id: str,
@@ -69,20 +89,16 @@ class FileService:
         """Start receiving a file. A body declared far over a limit, or a project already at
         its file limit, is refused before any audio is stored."""
         key = check_key(idempotency_key)
-        limits = self.quotas.for_project(project_id)
         declared = declared_body_size or 0
-        if declared > limits.max_file_size + MULTIPART_OVERHEAD:
-            raise too_large(limits.max_file_size)
-        room = limits.max_file_size
         if key is None:
-            # Refuse early what cannot fit. A retry with a key may be answered with the file
-            # it already created, so its quota is checked only when it is stored.
-            usage = self.store.usage(project_id)
-            room = limits.max_storage_bytes - usage.file_bytes
-            if usage.files >= limits.max_files or room <= 0:
-                raise limits.file_error(usage)
-            if declared > room + MULTIPART_OVERHEAD:
-                raise limits.file_error(usage)
+            limits, room = self.check_room(project_id, declared, MULTIPART_OVERHEAD)
+        else:
+            # A retry with a key may be answered with the file it already created, so its
+            # quota is checked only when it is stored.
+            limits = self.quotas.for_project(project_id)
+            if declared > limits.max_file_size + MULTIPART_OVERHEAD:
+                raise too_large(limits.max_file_size)
+            room = limits.max_file_size
         return Upload(
             project_id,
             self.blobs.open_writer(min(limits.max_file_size, room)),
@@ -133,9 +149,9 @@ class FileService:
             if earlier := self.idempotency.replay(project_id, key_used, digest, fetch):
                 writer.abort()
                 return earlier
-        key = writer.commit()
-        try:
-            file = self.store.add_file(
+        file = self.store_upload(
+            upload,
+            lambda key: self.store.add_file(
                 File(
                     project_id=project_id,
                     filename=name,
@@ -144,12 +160,9 @@ class FileService:
                     client_reference_id=client_reference_id,
                 ),
                 upload.limits.files,
-            )
-        except BaseException:
-            self.blobs.delete(key)
-            raise
+            ),
+        )
         if not isinstance(file, File):  # over quota: `file` is the usage that refused it
-            self.blobs.delete(key)
             raise upload.limits.file_error(file, writer.size)
         if (
             key_used
@@ -168,8 +181,73 @@ class FileService:
             return winner  # a concurrent retry got there first
         return file
 
-    def get(self, project_id: str, file_id: str) -> File:
+    def store_upload(
+        self, upload: Upload, record: Callable[[str], File | Usage | None]
+    ) -> File | Usage | None:
+        """Commit the upload's blob and `record` it under its key. Unless that gives the
+        File, the blob is deleted again: nothing is left of a refused or failed upload."""
+        key = upload.writer.commit()
+        try:
+            result = record(key)
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+        if not isinstance(result, File):
+            self.blobs.delete(key)
+        return result
+
+    # -- files uploaded straight to the storage (S3 pre-signed URLs) ---------------------
+
+    def take_in(self, project_id: str, file_id: str | None = None) -> None:
+        """Record what clients uploaded straight to the storage for this project (or for
+        this one file id), held to the same limits as any upload. A refused object is
+        deleted; the refusal is raised when it concerns `file_id`."""
+        for upload in self.store.direct_uploads(project_id, file_id):
+            assert upload.storage_key is not None
+            adopted = self.blobs.adopt(upload.storage_key)
+            if adopted is None:
+                continue  # not uploaded (yet)
+            error = self._record_direct(upload, *adopted)
+            if error is not None and file_id is not None:
+                raise error
+
+    def _record_direct(self, upload: PresignedUpload, key: str, size: int) -> ServiceError | None:
+        limits = self.quotas.for_project(upload.project_id)
+        error: ServiceError | None
+        if size > limits.max_file_size:
+            error = too_large(limits.max_file_size)
+        elif upload.size is not None and size != upload.size:
+            error = size_mismatch(upload.size, size)
+        else:
+            file = File(
+                id=upload.file_id,
+                project_id=upload.project_id,
+                filename=upload.filename,
+                size=size,
+                storage_key=key,
+                client_reference_id=upload.client_reference_id,
+            )
+            result = self.store.complete_upload(upload.id, file, limits.files)
+            if isinstance(result, File):
+                return None
+            if result is None:  # a concurrent request took it in (from its own copy)
+                self.blobs.delete(key)
+                return None
+            error = limits.file_error(result, size)
+        self.blobs.delete(key)
+        self.store.refuse_upload(upload.id, error.message)
+        return error
+
+    def find(self, project_id: str, file_id: str) -> File | None:
+        """The file, taking it in first if it was uploaded straight to the storage."""
         file = self.store.get_file(project_id, file_id)
+        if file is None:
+            self.take_in(project_id, file_id)
+            file = self.store.get_file(project_id, file_id)
+        return file
+
+    def get(self, project_id: str, file_id: str) -> File:
+        file = self.find(project_id, file_id)
         if file is None:
             raise not_found(file_id)
         return file
@@ -177,12 +255,15 @@ class FileService:
     def list(
         self, project_id: str, limit: int, cursor: str | None
     ) -> tuple[list[File], str | None]:
+        self.take_in(project_id)
         return page(partial(self.store.list_files, project_id), limit, cursor)
 
     def count(self, project_id: str) -> int:
+        self.take_in(project_id)
         return self.store.count_files(project_id)
 
     def delete(self, project_id: str, file_id: str) -> None:
+        self.find(project_id, file_id)
         file = self.store.delete_file(project_id, file_id)
         if file is None:
             raise not_found(file_id)

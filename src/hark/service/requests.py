@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -137,3 +138,37 @@ class CreateTemporaryKey(_Lenient):
     client_reference_id: str | None = Field(default=None, max_length=MAX_REFERENCE_LENGTH)
     single_use: bool | None = None
     max_session_duration_seconds: int | None = Field(default=None, ge=1, le=18_000)
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable")
+    return value
+
+
+class CreateUploadUrl(_Lenient):
+    """POST /v1/files/upload-url: what the file uploaded to the URL will be."""
+
+    filename: str = Field(min_length=1, max_length=1024)
+    content_type: Annotated[str, AfterValidator(_printable), Field(max_length=256)] | None = None
+    size: int | None = Field(default=None, ge=0)
+    client_reference_id: str | None = Field(default=None, max_length=MAX_REFERENCE_LENGTH)
+
+
+def _blank_as_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class InvoxPresign(_Lenient):
+    """Invox generate-presigned-url (CONTRACTS §3.2)."""
+
+    mimeType: str = Field(max_length=256)
+    callbackUrl: Annotated[HttpUrl | None, BeforeValidator(_blank_as_none)] = Field(
+        default=None, max_length=256
+    )
+
+
+class InvoxTranscriptionQuery(_Lenient):
+    """Invox get-transcription (CONTRACTS §3.5)."""
+
+    requestId: str = Field(min_length=1, max_length=64)

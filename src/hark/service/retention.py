@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 # Finished webhook deliveries are kept this long when retention itself is off, for diagnosis.
 DELIVERY_HISTORY = timedelta(days=30)
+# An upload URL's row outlives its expiry this long (a PUT begun just before it expired
+# may still be streaming into S3).
+UNUSED_UPLOAD_GRACE = timedelta(days=1)
 
 
 class Retention:
@@ -33,6 +36,10 @@ class Retention:
             if jobs or files:
                 log.info("retention: deleted %d transcriptions and %d files", jobs, files)
         self.store.purge_expired_keys(now)
+        # Upload URLs: unused ones a day after they expired (whatever S3 received for them
+        # since is removed too), the rest with the files they made.
+        before = now - self.age if self.age is not None else None
+        self._delete_blobs(self.store.expire_uploads(now - UNUSED_UPLOAD_GRACE, before))
         self.store.purge_records(
             idempotency_before=now - WINDOW, deliveries_before=now - (self.age or DELIVERY_HISTORY)
         )

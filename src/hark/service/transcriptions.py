@@ -11,7 +11,7 @@ from hark.jobs import (
     check_url,
     filename_from_url,
 )
-from hark.store import Store, Transcription, TranscriptRow
+from hark.store import File, Store, Transcription, TranscriptRow
 
 from .errors import Conflict, FieldError, InvalidRequest, NotFound
 from .idempotency import Idempotency, check_key, request_hash
@@ -35,12 +35,14 @@ class TranscriptionService:
         catalog: ModelCatalog,
         quotas: Quotas,
         addresses: AddressPolicy,
+        find_file: Callable[[str, str], File | None],
     ) -> None:
         self.store = store
         self.dispatch = dispatch  # hands a new job's id to whatever runs jobs
         self.catalog = catalog
         self.quotas = quotas
         self.addresses = addresses
+        self.find_file = find_file  # (project id, file id) -> the file, if there is one
         self.idempotency = Idempotency(store)
 
     def create(
@@ -52,7 +54,7 @@ class TranscriptionService:
             digest = request_hash("POST /transcriptions", request.model_dump_json())
             if earlier := self.idempotency.replay(project_id, key, digest, fetch):
                 return earlier
-        job = self._validated(project_id, request)
+        job = self.prepare(project_id, request)
         limits = self.quotas.for_project(project_id)
         added = self.store.add_transcription(job, limits.transcriptions)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
@@ -71,18 +73,21 @@ class TranscriptionService:
         self.dispatch(added.id)
         return added
 
-    def _validated(self, project_id: str, request: CreateTranscription) -> Transcription:
-        """Check everything about the request that can be checked now; build the job."""
+    def prepare(
+        self, project_id: str, request: CreateTranscription, file: File | None = None
+    ) -> Transcription:
+        """Check everything about the request that can be checked now; build the job (of
+        `file`, when given, instead of looking up `file_id`)."""
         self.catalog.resolve(request.model)
         self.catalog.check_language_hints(request.language_hints or [])
         self.catalog.check_translation(request.translation)
         if request.webhook_url is not None:
-            self._check_url(request.webhook_url, "webhook_url")
+            self.check_url(request.webhook_url, "webhook_url")
         if request.audio_url is not None:
             # Where the URL leads is checked again, per hop, when the worker fetches it.
             file_id, filename = None, filename_from_url(request.audio_url)
         else:
-            file = self.store.get_file(project_id, request.file_id or "")
+            file = file or self.find_file(project_id, request.file_id or "")
             if file is None:
                 raise InvalidRequest(
                     f"File {request.file_id} not found.",
@@ -117,7 +122,7 @@ class TranscriptionService:
             client_reference_id=request.client_reference_id,
         )
 
-    def _check_url(self, url: str, field: str) -> None:
+    def check_url(self, url: str, field: str) -> None:
         try:
             check_url(url, self.addresses)
         except ForbiddenAddress as exc:

@@ -5,10 +5,14 @@ from .models import (
     ApiKey,
     File,
     IdempotencyRecord,
+    InvoxCredential,
+    InvoxToken,
+    PresignedUpload,
     Project,
     Transcription,
     TranscriptRow,
     WebhookDelivery,
+    new_id,
     utcnow,
 )
 from .repository import AlreadyExists, Cursor, FileQuota, Store, TranscriptionQuota, Usage
@@ -21,6 +25,9 @@ __all__ = [
     "File",
     "FileQuota",
     "IdempotencyRecord",
+    "InvoxCredential",
+    "InvoxToken",
+    "PresignedUpload",
     "Project",
     "Store",
     "TranscriptRow",
@@ -28,5 +35,6 @@ __all__ = [
     "TranscriptionQuota",
     "Usage",
     "WebhookDelivery",
+    "new_id",
     "utcnow",
 ]

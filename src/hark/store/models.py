@@ -59,6 +59,9 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # This project's own quotas, overriding the server-wide defaults ({"max_files": 50}).
     limits: Mapped[dict | None] = mapped_column(JSON)
+    # The key its Invox callbacks are signed with (HMAC needs it in the clear, like
+    # webhook_auth_header_value); made with the project's first Invox credential.
+    invox_secret: Mapped[str | None] = mapped_column(String(128))
 
 
 class ApiKey(Base):
@@ -165,6 +168,8 @@ class WebhookDelivery(Base):
     header_name: Mapped[str | None] = mapped_column(String(256))
     header_value: Mapped[str | None] = mapped_column(String(256))
     payload: Mapped[str] = mapped_column(Text)  # the exact body sent (and signed)
+    # What the body is: "hark" ({id, status}) or "invox" (an Invox Medical callback).
+    kind: Mapped[str] = mapped_column(String(16), default="hark")
     status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -172,6 +177,63 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PresignedUpload(Base):
+    """An upload URL handed out before the audio exists: POST /v1/files/upload-url ("file")
+    or Invox generate-presigned-url ("invox", whose id is the Invox requestId). The file it
+    creates gets the id chosen here; an Invox upload also starts a transcription."""
+
+    __tablename__ = "presigned_uploads"
+    __table_args__ = (Index("ix_presigned_uploads_project_state", "project_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # file | invox
+    # sha256 of the URL's token when Hark serves the PUT; None when the storage signs the
+    # URL itself (S3) and the object is taken in on first use of the file id.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    storage_key: Mapped[str | None] = mapped_column(String(256))  # where S3 receives it
+    filename: Mapped[str] = mapped_column(String(1024))
+    content_type: Mapped[str | None] = mapped_column(String(256))
+    size: Mapped[int | None] = mapped_column(BigInteger)  # declared, then enforced
+    client_reference_id: Mapped[str | None] = mapped_column(String(256))
+    file_id: Mapped[str] = mapped_column(String(36), default=new_id)
+    # pending -> receiving (a PUT is streaming in; back to pending if it fails) -> done;
+    # refused: the storage held an object that did not fit (see error_message).
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    error_message: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Invox only: where the result goes, which credential asked, the job it started.
+    callback_url: Mapped[str | None] = mapped_column(String(4096))
+    app_id: Mapped[str | None] = mapped_column(String(64))
+    transcription_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class InvoxCredential(Base):
+    """An Invox app id + API key pair of a project (the key stored only as a hash)."""
+
+    __tablename__ = "invox_credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    app_id: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InvoxToken(Base):
+    """A Bearer access token issued for a credential (stored only as a hash)."""
+
+    __tablename__ = "invox_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credential_id: Mapped[str] = mapped_column(
+        ForeignKey("invox_credentials.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class IdempotencyRecord(Base):

@@ -12,11 +12,16 @@ from sqlalchemy import Integer, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hark import invox
+
 from .db import Database
 from .models import (
     ApiKey,
     File,
     IdempotencyRecord,
+    InvoxCredential,
+    InvoxToken,
+    PresignedUpload,
     Project,
     Transcription,
     TranscriptRow,
@@ -159,10 +164,15 @@ class Store:
             return s.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
 
     def purge_expired_keys(self, before: datetime) -> int:
+        """Delete temporary keys and Invox access tokens that expired before `before`."""
         with self.db.write() as s:
-            return s.execute(
-                delete(ApiKey).where(ApiKey.usage_type.is_not(None), ApiKey.expires_at < before)
-            ).rowcount
+            tokens = s.execute(delete(InvoxToken).where(InvoxToken.expires_at < before)).rowcount
+            return (
+                tokens
+                + s.execute(
+                    delete(ApiKey).where(ApiKey.usage_type.is_not(None), ApiKey.expires_at < before)
+                ).rowcount
+            )
 
     def list_api_keys(self) -> list[tuple[ApiKey, str]]:
         with self.db.read() as s:
@@ -283,8 +293,16 @@ class Store:
             return file
 
     def storage_keys(self) -> set[str]:
+        """Every blob key in use: stored files', and those S3 may still receive uploads at."""
         with self.db.read() as s:
-            return set(s.scalars(select(File.storage_key)))
+            keys = set(s.scalars(select(File.storage_key)))
+            return keys | set(
+                s.scalars(
+                    select(PresignedUpload.storage_key).where(
+                        PresignedUpload.storage_key.is_not(None)
+                    )
+                )
+            )
 
     # -- transcriptions ------------------------------------------------------------------
 
@@ -389,7 +407,7 @@ class Store:
             ).rowcount
             if done:
                 s.merge(TranscriptRow(transcription_id=transcription_id, text=text, tokens=tokens))
-                self._enqueue_webhook(s, transcription_id)
+                self._enqueue_webhook(s, transcription_id, tokens)
             return bool(done)
 
     def fail(self, transcription_id: str, owner: str, error_type: str, error_message: str) -> bool:
@@ -410,21 +428,39 @@ class Store:
             return bool(done)
 
     @staticmethod
-    def _enqueue_webhook(s: Session, transcription_id: str) -> None:
+    def _enqueue_webhook(
+        s: Session, transcription_id: str, tokens: list[dict] | None = None
+    ) -> None:
         """Record the job's webhook in the transaction that finishes the job: a delivery
-        exists exactly when the job has finished, whatever crashes afterwards."""
+        exists exactly when the job has finished, whatever crashes afterwards. A job started
+        by an Invox upload gets that API's signed callback instead of Hark's body."""
         job = s.get(Transcription, transcription_id)
         if job is None or not job.webhook_url:
             return
-        s.add(
-            WebhookDelivery(
-                transcription_id=job.id,
-                url=job.webhook_url,
-                header_name=job.webhook_auth_header_name,
-                header_value=job.webhook_auth_header_value,
-                payload=json.dumps({"id": job.id, "status": job.status}),
+        delivery = WebhookDelivery(
+            transcription_id=job.id,
+            url=job.webhook_url,
+            header_name=job.webhook_auth_header_name,
+            header_value=job.webhook_auth_header_value,
+            payload=json.dumps({"id": job.id, "status": job.status}),
+            kind="hark",
+        )
+        request = s.scalar(
+            select(PresignedUpload).where(
+                PresignedUpload.transcription_id == job.id, PresignedUpload.kind == "invox"
             )
         )
+        if request is not None:
+            secret = s.scalar(select(Project.invox_secret).where(Project.id == job.project_id))
+            delivery.kind = "invox"
+            delivery.payload = invox.callback_body(
+                request.id,
+                invox.segments(tokens or []) if job.status == "completed" else [],
+                int(utcnow().timestamp() * 1000),
+                request.app_id or "",
+                secret or "",
+            )
+        s.add(delivery)
 
     def requeue_abandoned(
         self, max_attempts: int, expired_before: datetime | None = None
@@ -576,6 +612,202 @@ class Store:
                     .where(Transcription.id == delivery.transcription_id)
                     .values(webhook_status_code=status_code)
                 )
+
+    # -- pre-signed uploads ----------------------------------------------------------------
+
+    def add_upload(self, upload: PresignedUpload) -> PresignedUpload:
+        with self.db.write() as s:
+            s.add(upload)
+            return upload
+
+    def get_upload(self, project_id: str, upload_id: str, kind: str) -> PresignedUpload | None:
+        with self.db.read() as s:
+            return s.scalar(
+                select(PresignedUpload).where(
+                    PresignedUpload.id == upload_id,
+                    PresignedUpload.project_id == project_id,
+                    PresignedUpload.kind == kind,
+                )
+            )
+
+    def claim_upload(self, upload_id: str, token_hash: str) -> PresignedUpload | str:
+        """pending -> receiving for the PUT that holds the upload's token, unless the URL
+        expired: the upload, or why not ("invalid", "used", "expired"). Of two racing PUTs
+        one wins; the other finds it in use."""
+        with self.db.write() as s:
+            upload = s.scalar(
+                select(PresignedUpload)
+                .where(PresignedUpload.id == upload_id, PresignedUpload.token_hash == token_hash)
+                .with_for_update()
+            )
+            if upload is None:
+                return "invalid"
+            if upload.state != "pending":
+                return "used"
+            if upload.expires_at <= utcnow():
+                return "expired"
+            upload.state = "receiving"
+            return upload
+
+    def release_upload(self, upload_id: str) -> None:
+        """A PUT failed (too large, client gone, refused): its URL may be used again."""
+        with self.db.write() as s:
+            s.execute(
+                update(PresignedUpload)
+                .where(PresignedUpload.id == upload_id, PresignedUpload.state == "receiving")
+                .values(state="pending")
+            )
+
+    def complete_upload(
+        self,
+        upload_id: str,
+        file: File,
+        file_quota: FileQuota,
+        job: Transcription | None = None,
+        job_quota: TranscriptionQuota | None = None,
+    ) -> File | Usage | None:
+        """Record what an upload URL received: its file (and the job it starts), all or
+        nothing, within the project's quotas (else nothing is written and the usage comes
+        back). None when the upload was taken in already or is gone."""
+        with self.db.write() as s:
+            self._lock_project(s, file.project_id)
+            upload = s.get(PresignedUpload, upload_id, with_for_update=True)
+            if upload is None or upload.state in ("done", "refused"):
+                return None
+            usage = self.usage(file.project_id, s)
+            if not file_quota.admits(usage, file) or (
+                job is not None and job_quota is not None and not job_quota.admits(usage, job)
+            ):
+                return usage
+            s.add(file)
+            if job is not None:
+                s.add(job)
+                s.flush()
+                upload.transcription_id = job.id
+            upload.state = "done"
+            return file
+
+    def refuse_upload(self, upload_id: str, message: str) -> None:
+        with self.db.write() as s:
+            s.execute(
+                update(PresignedUpload)
+                .where(PresignedUpload.id == upload_id)
+                .values(state="refused", error_message=message)
+            )
+
+    def direct_uploads(self, project_id: str, file_id: str | None = None) -> list[PresignedUpload]:
+        """Uploads the storage receives itself that Hark has not taken in yet (of one file)."""
+        query = select(PresignedUpload).where(
+            PresignedUpload.project_id == project_id,
+            PresignedUpload.state == "pending",
+            PresignedUpload.storage_key.is_not(None),
+        )
+        if file_id is not None:
+            query = query.where(PresignedUpload.file_id == file_id)
+        with self.db.read() as s:
+            return list(s.scalars(query.order_by(PresignedUpload.created_at)))
+
+    def expire_uploads(
+        self, unfinished_before: datetime, created_before: datetime | None
+    ) -> list[str]:
+        """Forget upload URLs never used by `unfinished_before` (past their expiry), and all
+        those created before `created_before` (retention). Returns the storage keys S3 could
+        still hold an object at, for the caller to delete."""
+        expired = and_(
+            PresignedUpload.state != "done", PresignedUpload.expires_at < unfinished_before
+        )
+        if created_before is not None:
+            expired = or_(expired, PresignedUpload.created_at < created_before)
+        keys: list[str] = []
+        while True:
+            with self.db.write() as s:
+                rows = s.execute(
+                    select(PresignedUpload.id, PresignedUpload.storage_key)
+                    .where(expired)
+                    .limit(EXPIRE_BATCH)
+                ).all()
+                ids = [upload_id for upload_id, _ in rows]
+                s.execute(delete(PresignedUpload).where(PresignedUpload.id.in_(ids)))
+            keys += [key for _, key in rows if key]
+            if len(rows) < EXPIRE_BATCH:
+                return keys
+
+    # -- Invox credentials and access tokens ---------------------------------------------
+
+    def add_invox_credential(
+        self, project: str, app_id: str, key_hash: str, new_secret: str
+    ) -> InvoxCredential:
+        """Store a credential; the project gets `new_secret` for its callbacks unless it
+        has one already."""
+        project_id = self.ensure_project(project).id
+        with self.db.write() as s:
+            s.execute(
+                update(Project)
+                .where(Project.id == project_id, Project.invox_secret.is_(None))
+                .values(invox_secret=new_secret)
+            )
+            credential = InvoxCredential(project_id=project_id, app_id=app_id, key_hash=key_hash)
+            s.add(credential)
+            return credential
+
+    def invox_credential(self, app_id: str) -> InvoxCredential | None:
+        """The active credential with this app id."""
+        with self.db.read() as s:
+            return s.scalar(
+                select(InvoxCredential).where(
+                    InvoxCredential.app_id == app_id, InvoxCredential.revoked_at.is_(None)
+                )
+            )
+
+    def add_invox_token(self, token_hash: str, credential_id: str, expires_at: datetime) -> None:
+        with self.db.write() as s:
+            s.add(
+                InvoxToken(
+                    token_hash=token_hash, credential_id=credential_id, expires_at=expires_at
+                )
+            )
+
+    def invox_caller(self, token_hash: str) -> tuple[str, str] | None:
+        """(project id, app id) of an unexpired token whose credential is not revoked."""
+        with self.db.read() as s:
+            row = s.execute(
+                select(InvoxCredential.project_id, InvoxCredential.app_id)
+                .join(InvoxToken, InvoxToken.credential_id == InvoxCredential.id)
+                .where(
+                    InvoxToken.token_hash == token_hash,
+                    InvoxToken.expires_at > utcnow(),
+                    InvoxCredential.revoked_at.is_(None),
+                )
+            ).first()
+            return None if row is None else (row[0], row[1])
+
+    def invox_secret(self, project: str, new_secret: str | None = None) -> str | None:
+        """A project's callback signing secret, after replacing it with `new_secret`."""
+        project_id = self.ensure_project(project).id
+        with self.db.write() as s:
+            if new_secret is not None:
+                s.execute(
+                    update(Project).where(Project.id == project_id).values(invox_secret=new_secret)
+                )
+            return s.scalar(select(Project.invox_secret).where(Project.id == project_id))
+
+    def list_invox_credentials(self) -> list[tuple[InvoxCredential, str]]:
+        with self.db.read() as s:
+            rows = s.execute(
+                select(InvoxCredential, Project.name)
+                .join(Project, Project.id == InvoxCredential.project_id)
+                .order_by(InvoxCredential.created_at)
+            )
+            return [(credential, project) for credential, project in rows]
+
+    def revoke_invox_credential(self, app_id: str) -> int:
+        """Revoke the active credential with this app id (and so its tokens)."""
+        with self.db.write() as s:
+            return s.execute(
+                update(InvoxCredential)
+                .where(InvoxCredential.app_id == app_id, InvoxCredential.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            ).rowcount
 
     # -- idempotency ---------------------------------------------------------------------
 
