@@ -1,7 +1,14 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
+from .audio import (
+    RAW_FORMATS,
+    SAMPLE_RATE,
+    decode_audio,
+    decode_channels,
+    probe_duration_ms,
+    wav_header,
+)
 from .languages import primary_language
 from .transcript import (
     AudioDecodeError,
@@ -13,6 +20,7 @@ from .transcript import (
 )
 
 __all__ = [
+    "RAW_FORMATS",
     "SAMPLE_RATE",
     "AudioDecodeError",
     "EngineConfig",
@@ -29,4 +37,5 @@ __all__ = [
     "model_languages",
     "primary_language",
     "probe_duration_ms",
+    "wav_header",
 ]

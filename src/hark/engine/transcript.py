@@ -29,6 +29,9 @@ class TranscribeOptions:
     hotwords: tuple[str, ...] = ()
     prompt: str | None = None
     separate_channels: bool = False  # transcribe each channel on its own (Hark extension)
+    # Bounds on the number of speakers, for speaker diarization (None: let it decide).
+    min_speakers: int | None = None
+    max_speakers: int | None = None
 
 
 @dataclass

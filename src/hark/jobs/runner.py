@@ -77,6 +77,8 @@ def engine_options(job: Transcription) -> TranscribeOptions:
         hotwords=tuple(terms),
         prompt="\n".join(prompt_parts) or None,
         separate_channels=bool(job.enable_separate_recognition_per_channel),
+        min_speakers=job.min_speakers,
+        max_speakers=job.max_speakers,
     )
 
 

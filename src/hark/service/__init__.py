@@ -29,6 +29,7 @@ from hark.metrics import Metrics
 from hark.settings import Settings, mask_url
 from hark.store import Database, Store
 
+from .async_files import AsyncFiles
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
 from .errors import (
     Conflict,
@@ -132,6 +133,7 @@ class Hark:
         self.transcriptions = TranscriptionService(
             self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses
         )
+        self.async_files = AsyncFiles(self.files, self.transcriptions)  # legacy gRPC API
 
     def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:
         settings = self.settings
