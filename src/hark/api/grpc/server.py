@@ -65,6 +65,8 @@ def status_code(error: ServiceError) -> grpc.StatusCode:
 def _failure(exc: Exception) -> tuple[grpc.StatusCode, str]:
     if isinstance(exc, ServiceError):
         return status_code(exc), exc.message
+    if isinstance(exc, grpc.RpcError):  # reading the request stream: the call is over
+        return Code.CANCELLED, "The call ended before its request stream did."
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "request"
