@@ -89,6 +89,10 @@ class Legacy:
         outcome = self.run([[op, arguments]], api_key)[0]
         return outcome.get("ok", outcome.get("error"))
 
+    def status_result_delete(self, file_id: str) -> list:
+        """The three calls on one file, in that order."""
+        return self.run([[op, {"file_id": file_id}] for op in ("status", "result", "delete")])
+
     def stub(self) -> _stub:
         return _stub(self.grpc_port)
 
@@ -118,31 +122,30 @@ class _stub:
         self.channel.close()
 
 
+def _serve(tmp: Path, sdks: dict[str, Path], flag: bool, **settings: str) -> Legacy:
+    """A server with gRPC on a free port: set by `--grpc-port`, or else by HARK_GRPC_PORT."""
+    port = free_port()
+    args = ("serve", "--grpc-port", str(port)) if flag else ("serve",)
+    if not flag:
+        settings["grpc_port"] = str(port)
+    key = "hark_test_" + secrets.token_hex(8)
+    return Legacy(start_server(tmp, api_key=key, args=args, **settings), port, sdks)
+
+
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory, legacy_sdks) -> Iterator[Legacy]:
     """`hark serve --grpc-port` with an in-process worker."""
-    port = free_port()
-    srv = start_server(
-        tmp_path_factory.mktemp("hark-grpc"),
-        api_key="hark_test_" + secrets.token_hex(8),
-        args=("serve", "--grpc-port", str(port)),
-    )
-    yield Legacy(srv, port, legacy_sdks)
-    srv.stop()
+    served = _serve(tmp_path_factory.mktemp("hark-grpc"), legacy_sdks, flag=True)
+    yield served
+    served.server.stop()
 
 
 @pytest.fixture(scope="module")
 def idle(tmp_path_factory, legacy_sdks) -> Iterator[Legacy]:
     """A server without workers (jobs stay QUEUED), gRPC enabled by HARK_GRPC_PORT."""
-    port = free_port()
-    srv = start_server(
-        tmp_path_factory.mktemp("hark-grpc-idle"),
-        api_key="hark_test_" + secrets.token_hex(8),
-        workers="0",
-        grpc_port=str(port),
-    )
-    yield Legacy(srv, port, legacy_sdks)
-    srv.stop()
+    served = _serve(tmp_path_factory.mktemp("hark-grpc-idle"), legacy_sdks, False, workers="0")
+    yield served
+    served.server.stop()
 
 
 # -- the SDK's own flows, on real audio --------------------------------------------------
@@ -283,13 +286,7 @@ def test_result_before_completion_is_a_failed_precondition(idle):
 
     # A worker takes the job: it is TRANSCRIBING, and can be neither read nor deleted.
     assert idle.store().claim(file_id, "test-worker", timedelta(minutes=10)) is not None
-    transcribing, result, delete = idle.run(
-        [
-            ["status", {"file_id": file_id}],
-            ["result", {"file_id": file_id}],
-            ["delete", {"file_id": file_id}],
-        ]
-    )
+    transcribing, result, delete = idle.status_result_delete(file_id)
     assert transcribing["ok"]["status"] == "TRANSCRIBING"
     assert result["error"]["code"] == "FAILED_PRECONDITION"
     assert "status TRANSCRIBING" in result["error"]["details"]
@@ -302,13 +299,7 @@ def test_failed_transcription(idle):
     store = idle.store()
     store.claim(file_id, "test-worker", timedelta(minutes=10))
     store.fail(file_id, "test-worker", "audio_decode_error", "The audio stream is corrupt.")
-    status, result, deleted = idle.run(
-        [
-            ["status", {"file_id": file_id}],
-            ["result", {"file_id": file_id}],
-            ["delete", {"file_id": file_id}],
-        ]
-    )
+    status, result, deleted = idle.status_result_delete(file_id)
     assert status["ok"]["status"] == "FAILED"
     assert status["ok"]["error_message"] == "The audio stream is corrupt."
     assert result["error"]["code"] == "FAILED_PRECONDITION"
@@ -334,14 +325,7 @@ def test_bad_api_key(idle):
 
 def test_unknown_file_id(idle):
     for file_id in ("6f1c1f52-0000-4000-8000-000000000000", "not-an-id"):
-        outcomes = idle.run(
-            [
-                ["status", {"file_id": file_id}],
-                ["result", {"file_id": file_id}],
-                ["delete", {"file_id": file_id}],
-            ]
-        )
-        for outcome in outcomes:
+        for outcome in idle.status_result_delete(file_id):
             assert outcome["error"] == {
                 "code": "NOT_FOUND",
                 "details": f"File {file_id} not found.",

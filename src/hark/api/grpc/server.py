@@ -27,7 +27,6 @@ from hark.service import (
     TooManyRequests,
     Unauthenticated,
 )
-from hark.service.files import clean_filename
 from hark.service.requests import CreateTemporaryKey
 
 from . import messages
@@ -151,8 +150,8 @@ class SpeechService:
         except BaseException:
             upload.abort()
             raise
-        filename = clean_filename(first.reference_name or "audio")
-        job = self.hark.async_files.finish(upload, request, filename)
+        # The reference name doubles as the file's name (it is the only name there is).
+        job = self.hark.async_files.finish(upload, request, first.reference_name or "audio")
         return pb.TranscribeAsyncResponse(file_id=job.id)
 
     @_unary
