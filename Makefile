@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test test-fast lint bench clean
+.PHONY: serve test test-fast lint bench clean grpc-stubs
 
 serve: $(VENV)/.installed
 	$(BIN)/hark serve
@@ -32,6 +32,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
+
+# Regenerate the committed legacy gRPC stubs after editing speech_service.proto. grpcio-tools
+# 1.62 on purpose: its output has no runtime version checks (loads on protobuf >= 4.25).
+GRPC_TOOLS_VENV ?= build/grpc-tools
+grpc-stubs:
+	$(PYTHON) -m venv $(GRPC_TOOLS_VENV)
+	$(GRPC_TOOLS_VENV)/bin/python -m pip install --quiet 'grpcio-tools==1.62.3'
+	$(GRPC_TOOLS_VENV)/bin/python -m grpc_tools.protoc -I src --python_out=src --pyi_out=src \
+		--grpc_python_out=src src/hark/api/grpc/speech_service.proto
 
 clean:
 	rm -rf $(VENV) hark-data .pytest_cache

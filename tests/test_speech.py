@@ -61,6 +61,13 @@ def test_diarized_transcript_renders_speaker_turns(server, diarized_sample):
     assert any(p.startswith("Speaker 2: ") for p in paragraphs)
 
 
+def test_max_speakers_bounds_diarization(api):
+    """The Hark extension `max_speakers` (the legacy API's max_num_speakers) holds."""
+    job, transcript = transcribe(api, SAMPLE, enable_speaker_diarization=True, max_speakers=1)
+    assert job["max_speakers"] == 1
+    assert {t["speaker"] for t in transcript["tokens"]} == {"1"}
+
+
 def test_speakers_per_channel_stay_apart(api):
     """Diarization with separate channels: each channel's voice is its own speaker."""
     job, transcript = transcribe(

@@ -58,6 +58,23 @@ def test_create_echoes_every_field_and_masks_the_secret(api):
     assert api.get(f"/transcriptions/{job['id']}").json()["context"] == FULL_REQUEST["context"]
 
 
+def test_speaker_bounds_are_a_hark_extension(api):
+    """min_speakers/max_speakers (the legacy API's min/max_num_speakers) go with diarization."""
+    file = upload(api, JFK)
+    job = create_job(
+        api, file["id"], enable_speaker_diarization=True, min_speakers=2, max_speakers=3
+    )
+    assert (job["min_speakers"], job["max_speakers"]) == (2, 3)
+    assert create_job(api, file["id"])["min_speakers"] is None
+    for bounds in (
+        {"min_speakers": 2},  # without enable_speaker_diarization
+        {"enable_speaker_diarization": True, "min_speakers": 3, "max_speakers": 2},
+        {"enable_speaker_diarization": True, "max_speakers": 0},
+    ):
+        body = {"model": "stt-async-v5", "file_id": file["id"], **bounds}
+        assert_error(api.post("/transcriptions", json=body), 400, "invalid_request")
+
+
 def test_language_hints_must_be_languages_of_the_model(api):
     file = upload(api, JFK)
     job = create_job(api, file["id"], language_hints=["en-US"])

@@ -19,7 +19,7 @@ def _settings(args: argparse.Namespace):
 
     overrides = {
         name: value
-        for name in ("host", "port", "data_dir", "workers")
+        for name in ("host", "port", "grpc_port", "data_dir", "workers")
         if (value := getattr(args, name, None)) is not None
     }
     return Settings(**overrides)
@@ -77,6 +77,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"(docs at /docs; data in {settings.data_dir.resolve()})",
         flush=True,
     )
+    if settings.grpc_port:
+        print(
+            f"Legacy Soniox gRPC API on {settings.host}:{settings.grpc_port} "
+            f"(SONIOX_API_HOST=http://{settings.host}:{settings.grpc_port})",
+            flush=True,
+        )
     uvicorn.run(
         create_app(hark),
         host=settings.host,
@@ -195,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="bind address (env HARK_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (env HARK_PORT, default 8000)")
+    serve.add_argument(
+        "--grpc-port",
+        type=int,
+        help="also serve the legacy Soniox gRPC API (soniox 1.x SDK) on this port "
+        "(env HARK_GRPC_PORT, default 0: off)",
+    )
     serve.add_argument("--workers", type=int, help="transcription workers (env HARK_WORKERS)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.add_argument(

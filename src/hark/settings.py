@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # The legacy Soniox gRPC API (soniox 1.x SDK) on this port of `host`; 0 turns it off.
+    grpc_port: int = Field(default=0, ge=0, le=65535)
     workers: int = Field(default=1, ge=0, description="in-process transcription workers")
     # Ensured to exist for the default project when `hark serve` starts.
     api_key: str | None = None

@@ -21,19 +21,31 @@ from .middleware import RequestContext
 from .realtime import router as realtime_router
 from .routes import router
 
+GRPC_GRACE_SECONDS = 5.0
+
 
 def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await run_in_threadpool(hark.start)
-        # Everything loaded at start-up lives for the whole process: keep it out of the
-        # cyclic collector, whose full passes otherwise stall requests for tens of ms.
-        gc.collect()
-        gc.freeze()
+        grpc_server = None
         try:
+            if hark.settings.grpc_port:
+                # Once the use cases run (jobs can be dispatched), before requests are taken.
+                from .grpc.server import start_server
+
+                settings = hark.settings
+                grpc_server = start_server(hark, settings.host, settings.grpc_port)
+            # Everything loaded at start-up lives for the whole process: keep it out of the
+            # cyclic collector, whose full passes otherwise stall requests for tens of ms.
+            gc.collect()
+            gc.freeze()
             yield
         finally:
+            if grpc_server is not None:
+                # In-flight calls get a moment to finish; stop() returns an Event to wait on.
+                await run_in_threadpool(grpc_server.stop(GRPC_GRACE_SECONDS).wait)
             if manage_lifecycle:
                 await run_in_threadpool(hark.stop)
 

@@ -51,6 +51,8 @@ class TranscriptionOut(BaseModel):
     language_hints: list[str] | None = None
     language_hints_strict: bool | None = None
     enable_speaker_diarization: bool
+    min_speakers: int | None = None  # Hark extension
+    max_speakers: int | None = None  # Hark extension
     enable_language_identification: bool
     enable_separate_recognition_per_channel: bool = False  # Hark extension
     translation: dict[str, Any] | None = None
@@ -79,6 +81,8 @@ class TranscriptionOut(BaseModel):
             language_hints=row.language_hints,
             language_hints_strict=row.language_hints_strict,
             enable_speaker_diarization=row.enable_speaker_diarization,
+            min_speakers=row.min_speakers,
+            max_speakers=row.max_speakers,
             enable_language_identification=row.enable_language_identification,
             enable_separate_recognition_per_channel=row.enable_separate_recognition_per_channel,
             translation=row.translation,

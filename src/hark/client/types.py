@@ -107,6 +107,8 @@ class CreateTranscriptionConfig(BaseModel):
     language_hints: list[LanguageCode] | None = None
     language_hints_strict: bool | None = None
     enable_speaker_diarization: bool | None = None
+    min_speakers: int | None = Field(default=None, ge=1)  # Hark extension
+    max_speakers: int | None = Field(default=None, ge=1)  # Hark extension
     enable_language_identification: bool | None = None
     enable_separate_recognition_per_channel: bool | None = None  # Hark extension
     translation: TranslationConfig | None = None
@@ -193,6 +195,8 @@ class Transcription(BaseModel):
     enable_speaker_diarization: bool = False
     enable_language_identification: bool = False
     enable_separate_recognition_per_channel: bool = False
+    min_speakers: int | None = None
+    max_speakers: int | None = None
     audio_url: str | None = None
     file_id: str | None = None
     language_hints: list[str] | None = None

@@ -1,7 +1,14 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
+from .audio import (
+    RAW_FORMATS,
+    SAMPLE_RATE,
+    decode_audio,
+    decode_channels,
+    probe_duration_ms,
+    wav_header,
+)
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
 from .transcript import (
@@ -16,6 +23,7 @@ from .transcript import (
 from .translation import Translators
 
 __all__ = [
+    "RAW_FORMATS",
     "SAMPLE_RATE",
     "AudioDecodeError",
     "EngineConfig",
@@ -37,4 +45,5 @@ __all__ = [
     "model_languages",
     "primary_language",
     "probe_duration_ms",
+    "wav_header",
 ]

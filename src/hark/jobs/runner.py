@@ -87,6 +87,8 @@ def engine_options(job: Transcription) -> TranscribeOptions:
         prompt="\n".join(prompt_parts) or None,
         separate_channels=bool(job.enable_separate_recognition_per_channel),
         diarize=job.enable_speaker_diarization,
+        min_speakers=job.min_speakers,
+        max_speakers=job.max_speakers,
         translation=translation_request(job.translation, context),
     )
 

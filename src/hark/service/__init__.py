@@ -30,6 +30,7 @@ from hark.metrics import Metrics
 from hark.settings import Settings, mask_url
 from hark.store import Database, Store
 
+from .async_files import AsyncFiles
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
 from .errors import (
     Conflict,
@@ -151,6 +152,7 @@ class Hark:
             settings.invox_token_ttl_seconds,
             settings.invox_diarization,
         )
+        self.async_files = AsyncFiles(self.files, self.transcriptions)  # legacy gRPC API
 
     def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:
         settings = self.settings

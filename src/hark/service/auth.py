@@ -67,10 +67,11 @@ class KeyService:
     def cached_project(self, authorization: str | None) -> str | None:
         """The project of a recently seen key, without touching the database."""
         token = _bearer_token(authorization)
-        hit = self._cache.get(hash_key(token)) if token else None
-        if hit is None or hit[1] < time.monotonic():
-            return None
-        return hit[0]
+        return self._cached(hash_key(token)) if token else None
+
+    def _cached(self, key_hash: str) -> str | None:
+        hit = self._cache.get(key_hash)
+        return hit[0] if hit is not None and hit[1] >= time.monotonic() else None
 
     def create(self, project: str = DEFAULT_PROJECT, name: str | None = None) -> NewKey:
         api_key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -100,14 +101,23 @@ class KeyService:
         token = _bearer_token(authorization)
         if token is None:
             raise Unauthenticated("Malformed Authorization header: expected 'Bearer <api key>'.")
+        return self.authenticate_key(token)
+
+    def authenticate_key(self, token: str) -> str:
+        """Return the project id of a permanent API key (as the legacy gRPC API sends it, in
+        each request's `api_key` field); recently seen keys cost no database lookup."""
+        if not token:
+            raise Unauthenticated("Missing API key.")
         key_hash = hash_key(token)
+        if cached := self._cached(key_hash):
+            return cached
         project_id = self.store.project_for_key(key_hash)
         if project_id is None:
             temporary = self.store.get_api_key(key_hash)
             if temporary is not None and temporary.usage_type is not None:
                 raise PermissionDenied(
                     f"Temporary API keys only authorize {temporary.usage_type}; use a "
-                    "permanent API key for the REST API."
+                    "permanent API key for this API."
                 )
             raise Unauthenticated("Invalid API key.", error_type="invalid_api_key")
         if self._cache_seconds > 0:

@@ -18,6 +18,8 @@ from pydantic import (
 
 from .files import MAX_REFERENCE_LENGTH
 
+MAX_SPEAKERS = 64
+
 
 def _well_formed_url(url: str) -> str:
     parts = urlsplit(url)
@@ -107,6 +109,9 @@ class CreateTranscription(_Lenient):
     language_hints: list[LanguageCode] | None = Field(default=None, max_length=100)
     language_hints_strict: bool | None = None
     enable_speaker_diarization: bool | None = None
+    # Hark extensions (the legacy gRPC API's min/max_num_speakers): bounds for diarization.
+    min_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    max_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
     enable_language_identification: bool | None = None
     # Hark extension (Soniox clients never send it): one transcript per channel, interleaved.
     enable_separate_recognition_per_channel: bool | None = None
@@ -129,6 +134,10 @@ class CreateTranscription(_Lenient):
             raise ValueError("webhook_auth_header_name and webhook_auth_header_value go together")
         if self.webhook_auth_header_name and not self.webhook_url:
             raise ValueError("webhook_auth_header_name needs webhook_url")
+        if (self.min_speakers or self.max_speakers) and not self.enable_speaker_diarization:
+            raise ValueError("min_speakers and max_speakers need enable_speaker_diarization")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers is greater than max_speakers")
         return self
 
 

@@ -46,8 +46,14 @@ class TranscriptionService:
         self.idempotency = Idempotency(store)
 
     def create(
-        self, project_id: str, request: CreateTranscription, idempotency_key: str | None = None
+        self,
+        project_id: str,
+        request: CreateTranscription,
+        idempotency_key: str | None = None,
+        job_id: str | None = None,
     ) -> Transcription:
+        """Create and dispatch a job. `job_id` names it (the legacy gRPC API gives a job the
+        id of its file); otherwise it gets a new one."""
         key = check_key(idempotency_key)
         fetch = partial(self.store.get_transcription, project_id)
         if key is not None:
@@ -55,6 +61,8 @@ class TranscriptionService:
             if earlier := self.idempotency.replay(project_id, key, digest, fetch):
                 return earlier
         job = self.prepare(project_id, request)
+        if job_id is not None:
+            job.id = job_id
         limits = self.quotas.for_project(project_id)
         added = self.store.add_transcription(job, limits.transcriptions)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
@@ -73,16 +81,21 @@ class TranscriptionService:
         self.dispatch(added.id)
         return added
 
-    def prepare(
-        self, project_id: str, request: CreateTranscription, file: File | None = None
-    ) -> Transcription:
-        """Check everything about the request that can be checked now; build the job (of
-        `file`, when given, instead of looking up `file_id`)."""
+    def check(self, request: CreateTranscription) -> None:
+        """Check what can be checked without the audio: model, languages, translation and
+        webhook."""
         self.catalog.resolve(request.model)
         self.catalog.check_language_hints(request.language_hints or [])
         self.catalog.check_translation(request.translation)
         if request.webhook_url is not None:
             self.check_url(request.webhook_url, "webhook_url")
+
+    def prepare(
+        self, project_id: str, request: CreateTranscription, file: File | None = None
+    ) -> Transcription:
+        """Check everything about the request that can be checked now; build the job (of
+        `file`, when given, instead of looking up `file_id`)."""
+        self.check(request)
         if request.audio_url is not None:
             # Where the URL leads is checked again, per hop, when the worker fetches it.
             file_id, filename = None, filename_from_url(request.audio_url)
@@ -106,6 +119,8 @@ class TranscriptionService:
             language_hints=request.language_hints,
             language_hints_strict=request.language_hints_strict,
             enable_speaker_diarization=bool(request.enable_speaker_diarization),
+            min_speakers=request.min_speakers,
+            max_speakers=request.max_speakers,
             enable_language_identification=bool(request.enable_language_identification),
             enable_separate_recognition_per_channel=bool(
                 request.enable_separate_recognition_per_channel

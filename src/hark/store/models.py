@@ -118,6 +118,9 @@ class Transcription(Base):
     language_hints: Mapped[list[str] | None] = mapped_column(JSON)
     language_hints_strict: Mapped[bool | None] = mapped_column(Boolean)
     enable_speaker_diarization: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hark extension (from the legacy gRPC API): bounds on the number of speakers found.
+    min_speakers: Mapped[int | None] = mapped_column(Integer)
+    max_speakers: Mapped[int | None] = mapped_column(Integer)
     enable_language_identification: Mapped[bool] = mapped_column(Boolean, default=False)
     # Hark extension: transcribe each audio channel on its own (stereo calls).
     enable_separate_recognition_per_channel: Mapped[bool] = mapped_column(Boolean, default=False)
