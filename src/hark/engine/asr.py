@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from .transcript import (
     Token,
     TranscribeOptions,
     Transcript,
+    loaded_once,
     scaled,
     sentences,
 )
@@ -248,15 +247,7 @@ def _segment_as_word(segment) -> _Word:
     return _Word(segment.text, segment.start, segment.end, probability)
 
 
-_lock = threading.Lock()
-
-
-@cache
-def _load(config: EngineConfig) -> WhisperEngine:
-    return WhisperEngine(config)
-
-
+@loaded_once
 def get_engine(config: EngineConfig) -> WhisperEngine:
     """Load each model configuration once per process and share it."""
-    with _lock:
-        return _load(config)
+    return WhisperEngine(config)

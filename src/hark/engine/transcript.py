@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache, wraps
+from typing import ParamSpec, TypeVar
 
 ProgressCallback = Callable[[float], None]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def loaded_once(load: Callable[P, R]) -> Callable[P, R]:
+    """`load`, called at most once per set of (hashable) arguments in this process, the
+    result shared by every caller: models are big, and threads must not load one twice."""
+    lock = threading.Lock()
+    cached = cache(load)
+
+    @wraps(load)
+    def get(*args: P.args, **kwargs: P.kwargs) -> R:
+        with lock:
+            return cached(*args, **kwargs)
+
+    return get
 
 
 def scaled(on_progress: ProgressCallback | None, start: float, width: float):
