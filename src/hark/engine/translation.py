@@ -152,8 +152,13 @@ class ApertiumTranslator:
     def translate(
         self, sentences: list[Sentence], pair: Pair, audio: np.ndarray | None = None
     ) -> list[str]:
-        # One sentence per line; `-u` leaves unknown words unmarked.
-        text = "\n".join(s.text.replace("\n", " ").strip() for s in sentences)
+        texts = [" ".join(s.text.split()) for s in sentences]
+        wanted = [t for t in texts if t]
+        if not wanted:
+            return texts
+        # One sentence per paragraph: Apertium runs lines without a full stop together
+        # (even with `-f line`), but never paragraphs. `-u` leaves unknown words unmarked.
+        text = "\n\n".join(wanted)
         try:
             result = subprocess.run(
                 [self.command, "-u", self._modes[pair]],
@@ -167,12 +172,13 @@ class ApertiumTranslator:
             raise EngineError(
                 "translation_failed", f"Apertium could not translate {pair[0]}->{pair[1]}."
             ) from exc
-        lines = result.stdout.rstrip("\n").split("\n")
-        if len(lines) != len(sentences):
+        lines = iter(result.stdout.removesuffix("\n").split("\n\n"))
+        out = [next(lines, None) if t else "" for t in texts]
+        if None in out or next(lines, None) is not None:
             raise EngineError(
                 "translation_failed", "Apertium returned a different number of sentences."
             )
-        return [line.strip() for line in lines]
+        return [line.strip() for line in out]
 
 
 class SpeechTranslator:
@@ -195,8 +201,11 @@ class SpeechTranslator:
         margin = SAMPLE_RATE // 5  # 200 ms either side, so word edges are not cut
         out = []
         for sentence in sentences:
-            start = max((sentence.start_ms or 0) * SAMPLE_RATE // 1000 - margin, 0)
-            end = (sentence.end_ms or 0) * SAMPLE_RATE // 1000 + margin
+            if sentence.start_ms is None or sentence.end_ms is None:
+                out.append("")  # no audio to translate
+                continue
+            start = max(sentence.start_ms * SAMPLE_RATE // 1000 - margin, 0)
+            end = sentence.end_ms * SAMPLE_RATE // 1000 + margin
             out.append(self.translate_speech(audio[start:end], pair[0]).strip())
         return out
 
@@ -230,18 +239,19 @@ class Translators:
         groups = sentences(tokens, same=lambda t: (t.language, t.speaker, t.channel))
         jobs: dict[tuple[Pair, int | None], list[int]] = {}
         for index, group in enumerate(groups):
-            language = group[0].language or "en"
-            target = request.target_for(language)
-            if target is not None:
-                jobs.setdefault(((language, target), group[0].channel), []).append(index)
+            target = request.target_for(_language(group))
+            pair = (_language(group), target)
+            if target is None or not any(_WORD.search(t.text) for t in group):
+                continue  # nothing to translate: already in the target, or only punctuation
+            if pair not in self.by_pair:
+                # /v1/models promises the pairs the model hears; speech in another language
+                # (found by language identification) is transcribed, not translated.
+                log.info("no translation engine for %s -> %s; sentence left as it is", *pair)
+                continue
+            jobs.setdefault((pair, group[0].channel), []).append(index)
         translated: dict[int, str] = {}
         for done, ((pair, channel), indexes) in enumerate(jobs.items()):
-            engine = self.by_pair.get(pair)
-            if engine is None:
-                raise EngineError(
-                    "translation_unavailable",
-                    f"No translation engine for {pair[0]} -> {pair[1]} is installed.",
-                )
+            engine = self.by_pair[pair]
             items = [_sentence(groups[i]) for i in indexes]
             outputs = engine.translate(items, pair, audio(channel))
             terms = _Terms(request.terms, engine, pair)
@@ -249,26 +259,33 @@ class Translators:
                 translated[index] = terms.apply(item.text, output)
             if on_progress:
                 on_progress((done + 1) / len(jobs))
+        if on_progress:
+            on_progress(1.0)
         out: list[Token] = []
         for index, group in enumerate(groups):
-            language = group[0].language or "en"
-            if index not in translated:
-                out.extend(replace(t, language=language, translation_status="none") for t in group)
-                continue
-            out.extend(replace(t, language=language, translation_status="original") for t in group)
-            target = request.target_for(language)
-            for word in translated[index].split():
-                out.append(
-                    Token(
-                        text=" " + word,
-                        speaker=group[0].speaker,
-                        language=target,
-                        channel=group[0].channel,
-                        translation_status="translation",
-                        source_language=language,
-                    )
+            language = _language(group)
+            status = "original" if index in translated else "none"
+            out.extend(replace(t, language=language, translation_status=status) for t in group)
+            out.extend(
+                Token(
+                    text=" " + word,
+                    speaker=group[0].speaker,
+                    language=request.target_for(language),
+                    channel=group[0].channel,
+                    translation_status="translation",
+                    source_language=language,
                 )
+                for word in translated.get(index, "").split()
+            )
         return out
+
+
+_WORD = re.compile(r"\w")
+
+
+def _language(group: list[Token]) -> str:
+    # Tokens always carry the language they were recognized in; English-only models say "en".
+    return group[0].language or "en"
 
 
 def _sentence(tokens: list[Token]) -> Sentence:
@@ -286,29 +303,29 @@ class _Terms:
     replaced as it is."""
 
     def __init__(self, terms: tuple[tuple[str, str], ...], engine: Translator, pair: Pair) -> None:
-        self.terms = [(s, t) for s, t in terms if s.strip()]
+        self.terms = [(_phrase(s), s, t) for s, t in terms if s.strip()]
         self.engine = engine
         self.pair = pair
-        self._renderings: dict[str, str] = {}
 
-    def _rendering(self, source: str) -> str:
-        if source not in self._renderings:
-            text = ""
-            if not isinstance(self.engine, SpeechTranslator):  # needs audio, not a bare term
-                text = self.engine.translate([Sentence(source)], self.pair, None)[0]
-            self._renderings[source] = text.strip().rstrip(".")
-        return self._renderings[source]
+    @cached_property
+    def _renderings(self) -> list[re.Pattern | None]:
+        """How the engine renders each source term on its own: one call for all terms."""
+        if isinstance(self.engine, SpeechTranslator):  # needs audio, not a bare term
+            return [None] * len(self.terms)
+        texts = self.engine.translate([Sentence(s) for _, s, _ in self.terms], self.pair, None)
+        return [_phrase(t.strip().rstrip(".")) if t.strip() else None for t in texts]
 
     def apply(self, source_text: str, translation: str) -> str:
-        for source, target in self.terms:
-            if not _phrase(source).search(source_text):
-                continue
-            for candidate in (self._rendering(source), source):
-                found = _phrase(candidate) if candidate else None
-                if found and found.search(translation):
-                    translation = found.sub(lambda _, t=target: t, translation, count=1)
+        for (source, _, target), index in self._present(source_text):
+            for found in (self._renderings[index], source):
+                if found is not None and found.search(translation):
+                    translation = found.sub(lambda _, t=target: t, translation)
                     break
         return translation
+
+    def _present(self, source_text: str):
+        """The terms whose source text occurs in `source_text`, with their index."""
+        return [(term, i) for i, term in enumerate(self.terms) if term[0].search(source_text)]
 
 
 def _phrase(text: str) -> re.Pattern:

@@ -97,11 +97,16 @@ def translation_request(translation: dict | None, context: object) -> Translatio
     if not translation:
         return None
     terms = (context.get("translation_terms") or []) if isinstance(context, dict) else []
+
+    def code(name: str) -> str | None:  # "es-MX" / "ES" -> "es", as the engines name them
+        value = translation.get(name)
+        return primary_language(value) if value else None
+
     return TranslationRequest(
         type=translation["type"],
-        target_language=translation.get("target_language"),
-        language_a=translation.get("language_a"),
-        language_b=translation.get("language_b"),
+        target_language=code("target_language"),
+        language_a=code("language_a"),
+        language_b=code("language_b"),
         terms=tuple((t["source"], t["target"]) for t in terms),
     )
 
