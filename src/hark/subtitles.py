@@ -212,18 +212,21 @@ _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "vs
 _ABBREVIATIONS |= {"e.g.", "i.e.", "no.", "mt."}
 
 
+def ends_sentence(word: str) -> bool:
+    """Whether `word` ends a sentence: it ends with a full stop, question or exclamation mark
+    (closing quotes aside) and is not a title or an initial ("Mr.", "J.")."""
+    word = word.strip()
+    if not word.rstrip(_CLOSERS).endswith(_SENTENCE_END):
+        return False
+    return word.lower() not in _ABBREVIATIONS and not re.fullmatch(r"[A-Z]\.", word)
+
+
 def sentences(tokens: Iterable[Any]) -> list[Sentence]:
-    """The transcript as sentences (also ending where the speaker changes), with times. A
-    title or initial ("Mr.", "J.") does not end one."""
+    """The transcript as sentences (also ending where the speaker changes), with times."""
     groups: list[_Building] = []
     for word in words_of(tokens):
         last = groups[-1].words[-1] if groups else None
-        abbreviated = last is not None and (
-            last.text.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]\.", last.text)
-        )
-        if last is None or (
-            _sentence_ends(last, word) and not (abbreviated and word.speaker == last.speaker)
-        ):
+        if last is None or ends_sentence(last.text) or word.speaker != last.speaker:
             groups.append(_Building())
         groups[-1].words.append(word)
     return [Sentence(g.start_ms, g.end_ms, " ".join(g.texts()), g.words[0].speaker) for g in groups]

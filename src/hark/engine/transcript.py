@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache, wraps
 from typing import ParamSpec, TypeVar
 
+from hark.subtitles import ends_sentence  # one notion of a sentence for subtitles and engine
+
 ProgressCallback = Callable[[float], None]
 
 
@@ -117,19 +119,18 @@ class Transcript:
 
 
 UTTERANCE_GAP_MS = 1000  # a pause this long ends an utterance
-SENTENCE_END = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
 
 
 def sentences(
     tokens: list[Token], same: Callable[[Token], object] = lambda token: None
 ) -> list[list[Token]]:
-    """Split tokens into sentences: after sentence-final punctuation, at a pause of
-    UTTERANCE_GAP_MS, and wherever `same(token)` (e.g. the speaker) changes."""
+    """Split word tokens into sentences: after a word that ends one (not after "Mr."), at a
+    pause of UTTERANCE_GAP_MS, and wherever `same(token)` (e.g. the speaker) changes."""
     groups: list[list[Token]] = []
     current: list[Token] = []
     for token in tokens:
         if current and (
-            current[-1].text.rstrip().endswith(SENTENCE_END)
+            ends_sentence(current[-1].text)
             or (token.start_ms or 0) - (current[-1].end_ms or 0) >= UTTERANCE_GAP_MS
             or same(token) != same(current[-1])
         ):
