@@ -2,6 +2,7 @@
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
 from .audio import (
+    CONTAINER_FORMATS,
     RAW_FORMATS,
     SAMPLE_RATE,
     decode_audio,
@@ -23,6 +24,7 @@ from .transcript import (
 from .translation import Translators
 
 __all__ = [
+    "CONTAINER_FORMATS",
     "RAW_FORMATS",
     "SAMPLE_RATE",
     "AudioDecodeError",

@@ -83,6 +83,10 @@ def probe_duration_ms(path: str | Path) -> int | None:
     return None
 
 
+# `audio_format` names (Soniox's) of containers the decoder recognizes by probing.
+CONTAINER_FORMATS = frozenset(
+    {"auto", "aac", "aiff", "amr", "asf", "flac", "mp3", "ogg", "wav", "webm"}
+)
 # Raw sample formats a WAV header can describe: name -> (WAVE format tag, bits per sample).
 RAW_FORMATS = {
     "pcm_s16le": (1, 16),

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-import wave
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from hark.engine import decode_audio
+from hark.engine import CONTAINER_FORMATS, decode_audio, wav_header
 from hark.jobs import JobRunner, engine_options
 from hark.store import Transcription
 
@@ -26,8 +25,8 @@ from .quotas import Limits, Quotas
 from .requests import LanguageCode, StructuredContext, TranslationConfig, _Lenient
 
 USAGE = "transcribe_websocket"
-# Container formats are decoded by probing; raw PCM needs its layout declared.
-CONTAINER_FORMATS = {"auto", "aac", "aiff", "amr", "asf", "flac", "mp3", "ogg", "wav", "webm"}
+# Container formats are decoded by probing; raw PCM needs its layout declared (and is
+# spooled behind a WAV header that declares it).
 RAW_FORMATS = {"pcm_s16le"}
 REALTIME_ALIASES = ("stt-rt-v5", "stt-rt-v4", "stt-rt-v3", "stt-rt-preview")
 
@@ -69,6 +68,9 @@ class RealtimeSession:
         fd, name = tempfile.mkstemp(dir=scratch, suffix=".stream")
         self.path = Path(name)
         self._out = os.fdopen(fd, "wb")
+        if config.audio_format in RAW_FORMATS:
+            channels, rate = config.num_channels or 1, config.sample_rate or 16_000
+            self._out.write(wav_header(config.audio_format, rate, channels))
         self.received = 0
 
     def write(self, chunk: bytes) -> None:
@@ -82,8 +84,7 @@ class RealtimeSession:
         self._out.close()
         if self.received == 0:
             return [], 0  # nothing was said: no tokens, not an error
-        path = self._as_wav() if self.config.audio_format in RAW_FORMATS else self.path
-        audio = decode_audio(path, max_seconds=self.limits.max_audio_duration_seconds)
+        audio = decode_audio(self.path, max_seconds=self.limits.max_audio_duration_seconds)
         config = self.config
         options = engine_options(
             Transcription(
@@ -102,18 +103,6 @@ class RealtimeSession:
         transcript = self.runner.engine().transcribe([audio], options)
         tokens = [{**token.to_dict(), "is_final": True} for token in transcript.tokens]
         return tokens, transcript.duration_ms
-
-    def _as_wav(self) -> Path:
-        wav = self.path.with_suffix(".wav")
-        with wave.open(str(wav), "wb") as out, self.path.open("rb") as raw:
-            out.setnchannels(self.config.num_channels or 1)
-            out.setsampwidth(2)
-            out.setframerate(self.config.sample_rate or 16_000)
-            while chunk := raw.read(1 << 20):
-                out.writeframes(chunk)
-        self.path.unlink(missing_ok=True)
-        self.path = wav
-        return wav
 
     def close(self) -> None:
         if not self._out.closed:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from hark import __version__
+from hark.engine import CONTAINER_FORMATS as PROBED
 from hark.engine import RAW_FORMATS
 from hark.service import FieldError, InvalidRequest
 from hark.service.files import MAX_REFERENCE_LENGTH
@@ -30,7 +31,7 @@ STATUS = {
 }
 
 # Formats decoded by probing the container (the 1.x SDK sends "" for "find out").
-CONTAINER_FORMATS = {"", "auto", "aac", "aiff", "amr", "asf", "flac", "mp3", "ogg", "wav", "webm"}
+CONTAINER_FORMATS = PROBED | {""}
 # Legacy model names: a language code, then a version and variants (en_v2, en_v2_lowlatency).
 LEGACY_MODEL = re.compile(r"^([a-z]{2,3})_[a-z0-9_]+$")
 PENDING_FILE = "pending"  # stands in for the file id until the upload is stored
@@ -91,7 +92,7 @@ def raw_format(config: pb.TranscriptionConfig) -> str | None:
     if audio_format in CONTAINER_FORMATS:
         return None
     if audio_format not in RAW_FORMATS:
-        known = ", ".join(sorted(CONTAINER_FORMATS - {""} | set(RAW_FORMATS)))
+        known = ", ".join(sorted(PROBED | set(RAW_FORMATS)))
         raise _invalid(
             f"Unsupported audio_format {audio_format!r} (supported: {known}).",
             "config.audio_format",
