@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test test-fast lint bench clean grpc-stubs
+.PHONY: serve test test-fast lint docs docs-serve bench clean grpc-stubs
 
 serve: $(VENV)/.installed
 	$(BIN)/hark serve
@@ -20,6 +20,14 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+
+# The documentation site (docs/, mkdocs.yml) into site/; strict: a broken link fails.
+docs: $(VENV)/.installed
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(VENV)/.installed
+	$(BIN)/mkdocs serve -a 127.0.0.1:8001
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -43,4 +51,4 @@ grpc-stubs:
 		--grpc_python_out=src src/hark/api/grpc/speech_service.proto
 
 clean:
-	rm -rf $(VENV) hark-data .pytest_cache
+	rm -rf $(VENV) hark-data .pytest_cache site
