@@ -21,6 +21,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy --strict src/hark/client tests/typing/async_usage.py
 
 # The documentation site (docs/, mkdocs.yml) into site/; strict: a broken link fails.
 docs: $(VENV)/.installed

@@ -13,7 +13,12 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
-from hark.client._api import _Namespace
+from hark.client import _api
+
+# The namespace classes, sync and async: their methods are resolved call by call.
+NAMESPACES = tuple(
+    cls for name, cls in vars(_api).items() if name.endswith("API") and isinstance(cls, type)
+)
 
 
 def _lazy(ait: Any, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
@@ -44,7 +49,7 @@ class Resolved:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
-        if isinstance(value, _Namespace):
+        if isinstance(value, NAMESPACES):
             return Resolved(value, self._loop)
         if callable(value) and not isinstance(value, type):
 

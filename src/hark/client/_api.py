@@ -1,18 +1,18 @@
-"""The API namespaces (`files`, `stt`, `models`, `auth`), shared by both clients.
+"""The API namespaces (`files`, `stt`, `models`, `auth`): `Client`'s and `AsyncClient`'s.
 
-Each method builds a plan (`_plans`) and hands it to its client: `Client` runs it and returns
-the result; `AsyncClient` returns an awaitable of the result (and, for `list_all`, an async
-iterator). So with `AsyncClient` every method below is awaited, and `list_all` is used with
-`async for`; the annotations show the result types.
+Every method builds a plan (`_plans`, written once) and hands it to its client to run. The
+sync namespaces return results; their async mirrors are `async def` with the same parameters
+(tests/test_client_signatures.py holds them to that), so type checkers see what `await`
+gives. Only the two shells differ in how a plan's requests are sent.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol, TypeVar
 
 from . import _plans as plans
+from ._core import Plan
 from ._plans import DEFAULT_MODEL, Config, FileInput, ProgressCallback
 from .types import (
     Count,
@@ -27,100 +27,77 @@ from .types import (
     UploadUrl,
     WebhookAuthConfig,
 )
+from .webhooks import WebhooksAPI
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from ._client import BaseClient
+T = TypeVar("T")
 
 
-ItemT = TypeVar("ItemT")
-PageT = TypeVar("PageT")
+class SyncRunner(Protocol):
+    """What a sync namespace needs of its client (`Client`)."""
+
+    @property
+    def webhooks(self) -> WebhooksAPI: ...
+    def _run(self, plan: Plan[T]) -> T: ...
+    def _iterate(self, plan: Plan[Any]) -> Iterator[Any]: ...
 
 
-def _arguments(local_names: dict[str, Any]) -> dict[str, Any]:
-    """A method's arguments (its `locals()` at the start), to pass on to the plan as they are."""
-    return {name: value for name, value in local_names.items() if name != "self"}
+class AsyncRunner(Protocol):
+    """What an async namespace needs of its client (`AsyncClient`)."""
+
+    @property
+    def webhooks(self) -> WebhooksAPI: ...
+    async def _run(self, plan: Plan[T]) -> T: ...
+    def _iterate(self, plan: Plan[Any]) -> AsyncIterator[Any]: ...
 
 
-class _Namespace:
-    def __init__(self, client: BaseClient) -> None:
+def _webhook_config(
+    client: SyncRunner | AsyncRunner, config: Config, url: str, auth: WebhookAuthConfig | None
+) -> Config:
+    return plans.with_webhook(config, client.webhooks.webhook_payload(url, auth=auth))
+
+
+# -- sync --------------------------------------------------------------------------------------
+
+
+class FilesAPI:
+    """Uploaded audio files: `/v1/files`. Deleting a file also removes its stored audio."""
+
+    def __init__(self, client: SyncRunner) -> None:
         self._client = client
 
-    def _run(self, plan: plans.Plan[Any]) -> Any:
-        return self._client._run(plan)
-
-    def _iterate(self, plan: plans.Plan[Any]) -> Any:
-        return self._client._iterate(plan)
-
-
-def _with_id_named(method: Any, id_name: str) -> Any:
-    """`method` with its `item_id` parameter called `id_name` (e.g. `file_id`, as in the Soniox
-    SDK), so callers may pass it by that keyword."""
-
-    @functools.wraps(method)
-    def renamed(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if id_name in kwargs:
-            args = (kwargs.pop(id_name), *args)
-        return method(self, *args, **kwargs)
-
-    signature = inspect.signature(method)
-    parameters = [
-        p.replace(name=id_name) if p.name == "item_id" else p for p in signature.parameters.values()
-    ]
-    renamed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    return renamed
-
-
-class _CollectionAPI(_Namespace, Generic[ItemT, PageT]):
-    """What `files` and `stt` have in common: paging, counting, getting and deleting."""
-
-    _collection: plans.Collection
-
-    def __init_subclass__(cls, id_name: str = "item_id", **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in ("get", "get_or_none", "delete", "delete_if_exists"):
-            setattr(cls, name, _with_id_named(getattr(_CollectionAPI, name), id_name))
-
-    def list(self, limit: int = 100, cursor: str | None = None) -> PageT:
+    def list(self, limit: int = 100, cursor: str | None = None) -> FileList:
         """One page, newest first (`limit` 1-1000); pass its `next_page_cursor` on for the
         next page. Raises HarkValidationError for a limit out of range, before sending."""
-        return self._run(self._collection.list(limit, cursor))
+        return self._client._run(plans.FILES.list(limit, cursor))
 
-    def list_all(self, limit: int = 100) -> Iterator[ItemT]:
-        """Every item, fetching pages of `limit` lazily as the iteration goes (so items may be
-        deleted while iterating). An async iterator on AsyncClient."""
-        return self._iterate(self._collection.every(limit))
+    def list_all(self, limit: int = 100) -> Iterator[File]:
+        """Every file, fetching pages of `limit` lazily as the iteration goes (so files may
+        be deleted while iterating)."""
+        return self._client._iterate(plans.FILES.every(limit))
 
     def count(self) -> Count:
         """How many there are (`total`)."""
-        return self._run(self._collection.count())
+        return self._client._run(plans.FILES.count())
 
-    def get(self, item_id: str) -> ItemT:
-        """One item by id. Raises HarkNotFoundError if there is none."""
-        return self._run(self._collection.get(item_id))
+    def get(self, file_id: str) -> File:
+        """One file by id. Raises HarkNotFoundError if there is none."""
+        return self._client._run(plans.FILES.get(file_id))
 
-    def get_or_none(self, item_id: str) -> ItemT | None:
-        """One item by id, or None if there is none (any other error still raises)."""
-        return self._run(plans.or_none(self._collection.get(item_id)))
+    def get_or_none(self, file_id: str) -> File | None:
+        """One file by id, or None if there is none (any other error still raises)."""
+        return self._client._run(plans.or_none(plans.FILES.get(file_id)))
 
-    def delete(self, item_id: str) -> None:
-        """Delete one item by id. Raises HarkNotFoundError if there is none."""
-        return self._run(self._collection.delete(item_id))
+    def delete(self, file_id: str) -> None:
+        """Delete one file by id. Raises HarkNotFoundError if there is none."""
+        return self._client._run(plans.FILES.delete(file_id))
 
-    def delete_if_exists(self, item_id: str) -> None:
-        """Delete one item by id if it exists (only not-found is ignored)."""
-        return self._run(plans.or_none(self._collection.delete(item_id)))
+    def delete_if_exists(self, file_id: str) -> None:
+        """Delete one file by id if it exists (only not-found is ignored)."""
+        self._client._run(plans.or_none(plans.FILES.delete(file_id)))
 
     def delete_all(self, limit: int = 100) -> None:
-        """Delete every item, page by page while listing; stops at the first failure."""
-        return self._run(self._collection.delete_all(limit))
-
-
-class FilesAPI(_CollectionAPI[File, FileList], id_name="file_id"):
-    """Uploaded audio files: `/v1/files`. Deleting a file also removes its stored audio."""
-
-    _collection = plans.FILES
+        """Delete every file, page by page while listing; stops at the first failure."""
+        return self._client._run(plans.FILES.delete_all(limit))
 
     def upload(
         self,
@@ -136,7 +113,9 @@ class FilesAPI(_CollectionAPI[File, FileList], id_name="file_id"):
         path's or stream's base name (`upload.bin` for bytes). The request carries an
         `Idempotency-Key` (random unless given) so a retry cannot create a second file.
         """
-        return self._run(plans.upload_file(file, filename, client_reference_id, idempotency_key))
+        return self._client._run(
+            plans.upload_file(file, filename, client_reference_id, idempotency_key)
+        )
 
     def create_upload_url(
         self,
@@ -149,7 +128,9 @@ class FilesAPI(_CollectionAPI[File, FileList], id_name="file_id"):
         """A URL to PUT one file's audio to without an API key (hand it to a device or a
         browser), its future `file_id` and `expires_at`. With S3 storage it is S3's own
         pre-signed URL: the PUT must then send the declared `content_type` and `size`."""
-        return self._run(plans.create_upload_url(**_arguments(locals())))
+        return self._client._run(
+            plans.create_upload_url(filename, content_type, size, client_reference_id)
+        )
 
     def upload_presigned(
         self,
@@ -161,14 +142,51 @@ class FilesAPI(_CollectionAPI[File, FileList], id_name="file_id"):
     ) -> File:
         """Upload through a pre-signed URL (`create_upload_url`, then a PUT of the audio,
         streamed from disk) and return the file."""
-        return self._run(plans.upload_presigned(**_arguments(locals())))
+        return self._client._run(
+            plans.upload_presigned(file, filename, content_type, client_reference_id)
+        )
 
 
-class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcription_id"):
+class SttAPI:
     """Transcription jobs: `/v1/transcriptions`. Deleting a transcription keeps its file, and
     is refused (HarkConflictError) while it is processing; `destroy` deletes both."""
 
-    _collection = plans.TRANSCRIPTIONS
+    def __init__(self, client: SyncRunner) -> None:
+        self._client = client
+
+    def list(self, limit: int = 100, cursor: str | None = None) -> TranscriptionList:
+        """One page, newest first (`limit` 1-1000); pass its `next_page_cursor` on for the
+        next page. Raises HarkValidationError for a limit out of range, before sending."""
+        return self._client._run(plans.TRANSCRIPTIONS.list(limit, cursor))
+
+    def list_all(self, limit: int = 100) -> Iterator[Transcription]:
+        """Every transcription, fetching pages of `limit` lazily as the iteration goes."""
+        return self._client._iterate(plans.TRANSCRIPTIONS.every(limit))
+
+    def count(self) -> Count:
+        """How many there are (`total`)."""
+        return self._client._run(plans.TRANSCRIPTIONS.count())
+
+    def get(self, transcription_id: str) -> Transcription:
+        """One transcription by id. Raises HarkNotFoundError if there is none."""
+        return self._client._run(plans.TRANSCRIPTIONS.get(transcription_id))
+
+    def get_or_none(self, transcription_id: str) -> Transcription | None:
+        """One transcription by id, or None if there is none (other errors still raise)."""
+        return self._client._run(plans.or_none(plans.TRANSCRIPTIONS.get(transcription_id)))
+
+    def delete(self, transcription_id: str) -> None:
+        """Delete one transcription by id. Raises HarkNotFoundError if there is none."""
+        return self._client._run(plans.TRANSCRIPTIONS.delete(transcription_id))
+
+    def delete_if_exists(self, transcription_id: str) -> None:
+        """Delete one transcription by id if it exists (only not-found is ignored)."""
+        self._client._run(plans.or_none(plans.TRANSCRIPTIONS.delete(transcription_id)))
+
+    def delete_all(self, limit: int = 100) -> None:
+        """Delete every transcription, page by page while listing; stops at the first
+        failure."""
+        return self._client._run(plans.TRANSCRIPTIONS.delete_all(limit))
 
     def create(
         self,
@@ -185,21 +203,30 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         Raises HarkValidationError for both or neither source, before sending. The request
         carries an `Idempotency-Key` (random unless given), so retries are safe.
         """
-        return self._run(plans.create(**_arguments(locals())))
+        return self._client._run(
+            plans.create(
+                model=model,
+                file_id=file_id,
+                audio_url=audio_url,
+                client_reference_id=client_reference_id,
+                config=config,
+                idempotency_key=idempotency_key,
+            )
+        )
 
     def destroy(self, transcription_id: str) -> None:
         """Delete a transcription and then its uploaded file (if that still exists)."""
-        return self._run(plans.destroy(transcription_id))
+        return self._client._run(plans.destroy(transcription_id))
 
     def destroy_all(self, limit: int = 100) -> None:
         """Delete every transcription and its file, page by page while listing."""
-        return self._run(plans.destroy_all(limit))
+        return self._client._run(plans.destroy_all(limit))
 
     def get_transcript(self, transcription_id: str) -> Transcript:
         """The transcript of a completed job (text and tokens; `.to_srt()`, `.to_vtt()`).
 
         Raises HarkConflictError if the job is not completed."""
-        return self._run(plans.get_transcript(transcription_id))
+        return self._client._run(plans.get_transcript(transcription_id))
 
     def wait(
         self,
@@ -215,7 +242,9 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         the job's `progress` says it is about to finish. `on_progress(transcription)` is called
         after every poll. Raises TimeoutError after `timeout_sec` (None: wait forever).
         """
-        return self._run(plans.wait(transcription_id, interval_sec, timeout_sec, on_progress))
+        return self._client._run(
+            plans.wait(transcription_id, interval_sec, timeout_sec, on_progress)
+        )
 
     def transcribe_from_url(
         self,
@@ -226,7 +255,14 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         config: Config = None,
     ) -> Transcription:
         """Start a transcription of the audio at `audio_url` (fetched by the server)."""
-        return self._run(plans.create(**_arguments(locals())))
+        return self._client._run(
+            plans.create(
+                model=model,
+                audio_url=audio_url,
+                client_reference_id=client_reference_id,
+                config=config,
+            )
+        )
 
     def transcribe_from_file_id(
         self,
@@ -237,7 +273,11 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         config: Config = None,
     ) -> Transcription:
         """Start a transcription of an uploaded file."""
-        return self._run(plans.create(**_arguments(locals())))
+        return self._client._run(
+            plans.create(
+                model=model, file_id=file_id, client_reference_id=client_reference_id, config=config
+            )
+        )
 
     def transcribe_from_file(
         self,
@@ -249,7 +289,15 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         config: Config = None,
     ) -> Transcription:
         """Upload `file`, then start its transcription (`client_reference_id` goes to both)."""
-        return self._run(plans.transcribe(**_arguments(locals())))
+        return self._client._run(
+            plans.transcribe(
+                model=model,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                config=config,
+            )
+        )
 
     def transcribe(
         self,
@@ -265,7 +313,17 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         """Start a transcription from exactly one of `file`, `file_id` and `audio_url`.
 
         Raises HarkValidationError otherwise, before sending anything."""
-        return self._run(plans.transcribe(**_arguments(locals())))
+        return self._client._run(
+            plans.transcribe(
+                model=model,
+                audio_url=audio_url,
+                file_id=file_id,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                config=config,
+            )
+        )
 
     def transcribe_file_with_webhook(
         self,
@@ -282,12 +340,15 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
 
         The delivery carries `webhook_auth`'s header, else the client's webhook secret (see
         `client.webhooks`), else no custom header."""
-        arguments = _arguments(locals())
-        webhook = self._client.webhooks.webhook_payload(
-            arguments.pop("webhook_url"), auth=arguments.pop("webhook_auth")
+        return self._client._run(
+            plans.transcribe(
+                model=model,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                config=_webhook_config(self._client, config, webhook_url, webhook_auth),
+            )
         )
-        arguments["config"] = plans.with_webhook(config, webhook)
-        return self._run(plans.transcribe(**arguments))
 
     def transcribe_and_wait(
         self,
@@ -307,7 +368,21 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         """`transcribe`, then `wait`; returns the finished transcription.
 
         With `delete_after`, the transcription and then its file are deleted afterwards."""
-        return self._run(plans.transcribe_and_wait(**_arguments(locals())))
+        return self._client._run(
+            plans.transcribe_and_wait(
+                model=model,
+                audio_url=audio_url,
+                file_id=file_id,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                delete_after=delete_after,
+                wait_interval_sec=wait_interval_sec,
+                wait_timeout_sec=wait_timeout_sec,
+                config=config,
+                on_progress=on_progress,
+            )
+        )
 
     def transcribe_and_wait_with_tokens(
         self,
@@ -328,19 +403,39 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
 
         With `delete_after`, the transcription and its file are deleted after fetching it.
         Raises HarkConflictError if the job ended in `error`."""
-        return self._run(plans.transcribe_and_wait_with_tokens(**_arguments(locals())))
+        return self._client._run(
+            plans.transcribe_and_wait_with_tokens(
+                model=model,
+                audio_url=audio_url,
+                file_id=file_id,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                delete_after=delete_after,
+                wait_interval_sec=wait_interval_sec,
+                wait_timeout_sec=wait_timeout_sec,
+                config=config,
+                on_progress=on_progress,
+            )
+        )
 
 
-class ModelsAPI(_Namespace):
+class ModelsAPI:
     """The models this server offers: `/v1/models`."""
+
+    def __init__(self, client: SyncRunner) -> None:
+        self._client = client
 
     def list(self) -> ModelList:
         """Every model (`.models`): ids, languages, translation support."""
-        return self._run(plans.list_models())
+        return self._client._run(plans.list_models())
 
 
-class AuthAPI(_Namespace):
+class AuthAPI:
     """Temporary API keys: `/v1/auth/temporary-api-key`."""
+
+    def __init__(self, client: SyncRunner) -> None:
+        self._client = client
 
     def create_temporary_api_key(
         self,
@@ -354,4 +449,353 @@ class AuthAPI(_Namespace):
         """A short-lived key (`api_key`, `expires_at`) to hand to a browser or device.
 
         `expires_in_seconds` is 1-3600. Not retried automatically (it is not idempotent)."""
-        return self._run(plans.create_temporary_api_key(**_arguments(locals())))
+        return self._client._run(
+            plans.create_temporary_api_key(
+                usage_type=usage_type,
+                expires_in_seconds=expires_in_seconds,
+                client_reference_id=client_reference_id,
+                single_use=single_use,
+                max_session_duration_seconds=max_session_duration_seconds,
+            )
+        )
+
+
+# -- async: the same methods, awaited ------------------------------------------------------------
+
+
+class AsyncFilesAPI:
+    """Uploaded audio files: `/v1/files` (see `FilesAPI`; every method is awaited)."""
+
+    def __init__(self, client: AsyncRunner) -> None:
+        self._client = client
+
+    async def list(self, limit: int = 100, cursor: str | None = None) -> FileList:
+        """One page, newest first (see `FilesAPI.list`)."""
+        return await self._client._run(plans.FILES.list(limit, cursor))
+
+    def list_all(self, limit: int = 100) -> AsyncIterator[File]:
+        """Every file, pages fetched lazily: use with `async for`."""
+        return self._client._iterate(plans.FILES.every(limit))
+
+    async def count(self) -> Count:
+        return await self._client._run(plans.FILES.count())
+
+    async def get(self, file_id: str) -> File:
+        return await self._client._run(plans.FILES.get(file_id))
+
+    async def get_or_none(self, file_id: str) -> File | None:
+        return await self._client._run(plans.or_none(plans.FILES.get(file_id)))
+
+    async def delete(self, file_id: str) -> None:
+        return await self._client._run(plans.FILES.delete(file_id))
+
+    async def delete_if_exists(self, file_id: str) -> None:
+        await self._client._run(plans.or_none(plans.FILES.delete(file_id)))
+
+    async def delete_all(self, limit: int = 100) -> None:
+        return await self._client._run(plans.FILES.delete_all(limit))
+
+    async def upload(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> File:
+        """Upload audio (see `FilesAPI.upload`)."""
+        return await self._client._run(
+            plans.upload_file(file, filename, client_reference_id, idempotency_key)
+        )
+
+    async def create_upload_url(
+        self,
+        filename: str,
+        *,
+        content_type: str | None = None,
+        size: int | None = None,
+        client_reference_id: str | None = None,
+    ) -> UploadUrl:
+        """A pre-signed upload URL (see `FilesAPI.create_upload_url`)."""
+        return await self._client._run(
+            plans.create_upload_url(filename, content_type, size, client_reference_id)
+        )
+
+    async def upload_presigned(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        client_reference_id: str | None = None,
+    ) -> File:
+        """Upload through a pre-signed URL (see `FilesAPI.upload_presigned`)."""
+        return await self._client._run(
+            plans.upload_presigned(file, filename, content_type, client_reference_id)
+        )
+
+
+class AsyncSttAPI:
+    """Transcription jobs: `/v1/transcriptions` (see `SttAPI`; every method is awaited)."""
+
+    def __init__(self, client: AsyncRunner) -> None:
+        self._client = client
+
+    async def list(self, limit: int = 100, cursor: str | None = None) -> TranscriptionList:
+        return await self._client._run(plans.TRANSCRIPTIONS.list(limit, cursor))
+
+    def list_all(self, limit: int = 100) -> AsyncIterator[Transcription]:
+        """Every transcription, pages fetched lazily: use with `async for`."""
+        return self._client._iterate(plans.TRANSCRIPTIONS.every(limit))
+
+    async def count(self) -> Count:
+        return await self._client._run(plans.TRANSCRIPTIONS.count())
+
+    async def get(self, transcription_id: str) -> Transcription:
+        return await self._client._run(plans.TRANSCRIPTIONS.get(transcription_id))
+
+    async def get_or_none(self, transcription_id: str) -> Transcription | None:
+        return await self._client._run(plans.or_none(plans.TRANSCRIPTIONS.get(transcription_id)))
+
+    async def delete(self, transcription_id: str) -> None:
+        return await self._client._run(plans.TRANSCRIPTIONS.delete(transcription_id))
+
+    async def delete_if_exists(self, transcription_id: str) -> None:
+        await self._client._run(plans.or_none(plans.TRANSCRIPTIONS.delete(transcription_id)))
+
+    async def delete_all(self, limit: int = 100) -> None:
+        return await self._client._run(plans.TRANSCRIPTIONS.delete_all(limit))
+
+    async def create(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file_id: str | None = None,
+        audio_url: str | None = None,
+        client_reference_id: str | None = None,
+        config: Config = None,
+        idempotency_key: str | None = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.create(
+                model=model,
+                file_id=file_id,
+                audio_url=audio_url,
+                client_reference_id=client_reference_id,
+                config=config,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def destroy(self, transcription_id: str) -> None:
+        return await self._client._run(plans.destroy(transcription_id))
+
+    async def destroy_all(self, limit: int = 100) -> None:
+        return await self._client._run(plans.destroy_all(limit))
+
+    async def get_transcript(self, transcription_id: str) -> Transcript:
+        return await self._client._run(plans.get_transcript(transcription_id))
+
+    async def wait(
+        self,
+        transcription_id: str,
+        *,
+        interval_sec: float = 5.0,
+        timeout_sec: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.wait(transcription_id, interval_sec, timeout_sec, on_progress)
+        )
+
+    async def transcribe_from_url(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str,
+        client_reference_id: str | None = None,
+        config: Config = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.create(
+                model=model,
+                audio_url=audio_url,
+                client_reference_id=client_reference_id,
+                config=config,
+            )
+        )
+
+    async def transcribe_from_file_id(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file_id: str,
+        client_reference_id: str | None = None,
+        config: Config = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.create(
+                model=model, file_id=file_id, client_reference_id=client_reference_id, config=config
+            )
+        )
+
+    async def transcribe_from_file(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file: FileInput,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        config: Config = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.transcribe(
+                model=model,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                config=config,
+            )
+        )
+
+    async def transcribe(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str | None = None,
+        file_id: str | None = None,
+        file: FileInput | None = None,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        config: Config = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.transcribe(
+                model=model,
+                audio_url=audio_url,
+                file_id=file_id,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                config=config,
+            )
+        )
+
+    async def transcribe_file_with_webhook(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        file: FileInput,
+        webhook_url: str,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        webhook_auth: WebhookAuthConfig | None = None,
+        config: Config = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.transcribe(
+                model=model,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                config=_webhook_config(self._client, config, webhook_url, webhook_auth),
+            )
+        )
+
+    async def transcribe_and_wait(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str | None = None,
+        file_id: str | None = None,
+        file: FileInput | None = None,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        delete_after: bool = False,
+        wait_interval_sec: float = 5.0,
+        wait_timeout_sec: float | None = None,
+        config: Config = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcription:
+        return await self._client._run(
+            plans.transcribe_and_wait(
+                model=model,
+                audio_url=audio_url,
+                file_id=file_id,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                delete_after=delete_after,
+                wait_interval_sec=wait_interval_sec,
+                wait_timeout_sec=wait_timeout_sec,
+                config=config,
+                on_progress=on_progress,
+            )
+        )
+
+    async def transcribe_and_wait_with_tokens(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        audio_url: str | None = None,
+        file_id: str | None = None,
+        file: FileInput | None = None,
+        filename: str | None = None,
+        client_reference_id: str | None = None,
+        delete_after: bool = False,
+        wait_interval_sec: float = 5.0,
+        wait_timeout_sec: float | None = None,
+        config: Config = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        return await self._client._run(
+            plans.transcribe_and_wait_with_tokens(
+                model=model,
+                audio_url=audio_url,
+                file_id=file_id,
+                file=file,
+                filename=filename,
+                client_reference_id=client_reference_id,
+                delete_after=delete_after,
+                wait_interval_sec=wait_interval_sec,
+                wait_timeout_sec=wait_timeout_sec,
+                config=config,
+                on_progress=on_progress,
+            )
+        )
+
+
+class AsyncModelsAPI:
+    """The models this server offers: `/v1/models` (awaited)."""
+
+    def __init__(self, client: AsyncRunner) -> None:
+        self._client = client
+
+    async def list(self) -> ModelList:
+        return await self._client._run(plans.list_models())
+
+
+class AsyncAuthAPI:
+    """Temporary API keys: `/v1/auth/temporary-api-key` (awaited)."""
+
+    def __init__(self, client: AsyncRunner) -> None:
+        self._client = client
+
+    async def create_temporary_api_key(
+        self,
+        *,
+        usage_type: TemporaryApiKeyUsageType = "transcribe_websocket",
+        expires_in_seconds: int = 300,
+        client_reference_id: str | None = None,
+        single_use: bool | None = None,
+        max_session_duration_seconds: int | None = None,
+    ) -> TemporaryApiKey:
+        return await self._client._run(
+            plans.create_temporary_api_key(
+                usage_type=usage_type,
+                expires_in_seconds=expires_in_seconds,
+                client_reference_id=client_reference_id,
+                single_use=single_use,
+                max_session_duration_seconds=max_session_duration_seconds,
+            )
+        )

@@ -8,13 +8,22 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from . import _plans as plans
-from ._api import AuthAPI, FilesAPI, ModelsAPI, SttAPI
-from ._core import Emit, Plan, Request, RetryPolicy, Sleep, Stepper
+from ._api import (
+    AsyncAuthAPI,
+    AsyncFilesAPI,
+    AsyncModelsAPI,
+    AsyncSttAPI,
+    AuthAPI,
+    FilesAPI,
+    ModelsAPI,
+    SttAPI,
+)
+from ._core import Emit, Plan, Request, RetryPolicy, Sleep, Stepper, T
 from .errors import HarkValidationError
 from .webhooks import DEFAULT_TOLERANCE_SEC, WebhooksAPI
 
@@ -84,12 +93,47 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base_url={self.api_base_url!r})"
 
-    # The shells implement these two; everything else is shared.
-    def _run(self, plan: Plan[Any]) -> Any:
-        raise NotImplementedError
+    @cached_property
+    def webhooks(self) -> WebhooksAPI:
+        """Verify and parse webhook deliveries (local; no requests)."""
+        return WebhooksAPI(
+            webhook_secret=self.webhook_secret,
+            webhook_header=self.webhook_signature_header,
+            signing_secret=self.webhook_signing_secret,
+            tolerance_sec=self.webhook_tolerance_sec,
+        )
 
-    def _iterate(self, plan: Plan[Any]) -> Any:
-        raise NotImplementedError
+    def _raw(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any | None,
+        data: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> Plan[httpx.Response]:
+        return plans.raw(
+            method, path, params=params, json=json, data=data, files=files, headers=headers
+        )
+
+
+class Client(BaseClient):
+    """Synchronous Hark client.
+
+    >>> with Client(api_key="hark_…", api_base_url="http://127.0.0.1:8000/v1") as client:
+    ...     job = client.stt.transcribe_and_wait(file="meeting.mp3")
+    ...     print(client.stt.get_transcript(job.id).text)
+
+    `api_key` defaults to `HARK_API_KEY`, `api_base_url` to `HARK_API_BASE_URL` or
+    `http://127.0.0.1:8000/v1`. `timeout_sec` is httpx's per-phase timeout (default 30 s).
+    `client_kwargs` (or extra keyword arguments) go to `httpx.Client`, e.g. `transport=`,
+    `verify=`, `headers=`. Failed connections, and 429/503 answers to GET/DELETE and to
+    creates (which carry an `Idempotency-Key`), are retried up to `max_retries` times.
+    """
+
+    _http: httpx.Client
+    _http_class = httpx.Client
 
     @cached_property
     def files(self) -> FilesAPI:
@@ -111,16 +155,6 @@ class BaseClient:
         """Create temporary API keys."""
         return AuthAPI(self)
 
-    @cached_property
-    def webhooks(self) -> WebhooksAPI:
-        """Verify and parse webhook deliveries (local; no requests)."""
-        return WebhooksAPI(
-            webhook_secret=self.webhook_secret,
-            webhook_header=self.webhook_signature_header,
-            signing_secret=self.webhook_signing_secret,
-            tolerance_sec=self.webhook_tolerance_sec,
-        )
-
     def request(
         self,
         method: str,
@@ -134,28 +168,7 @@ class BaseClient:
     ) -> httpx.Response:
         """Send any request to the API (path relative to the base URL) and return the raw
         `httpx.Response`, error statuses included. GET/PUT/DELETE are retried like the rest."""
-        plan = plans.raw(
-            method, path, params=params, json=json, data=data, files=files, headers=headers
-        )
-        return self._run(plan)
-
-
-class Client(BaseClient):
-    """Synchronous Hark client.
-
-    >>> with Client(api_key="hark_…", api_base_url="http://127.0.0.1:8000/v1") as client:
-    ...     job = client.stt.transcribe_and_wait(file="meeting.mp3")
-    ...     print(client.stt.get_transcript(job.id).text)
-
-    `api_key` defaults to `HARK_API_KEY`, `api_base_url` to `HARK_API_BASE_URL` or
-    `http://127.0.0.1:8000/v1`. `timeout_sec` is httpx's per-phase timeout (default 30 s).
-    `client_kwargs` (or extra keyword arguments) go to `httpx.Client`, e.g. `transport=`,
-    `verify=`, `headers=`. Failed connections, and 429/503 answers to GET/DELETE and to
-    creates (which carry an `Idempotency-Key`), are retried up to `max_retries` times.
-    """
-
-    _http: httpx.Client
-    _http_class = httpx.Client
+        return self._run(self._raw(method, path, params, json, data, files, headers))
 
     def _perform(self, effect: Request | Sleep) -> Any:
         if isinstance(effect, Sleep):
@@ -168,11 +181,11 @@ class Client(BaseClient):
     def _iterate(self, plan: Plan[Any]) -> Iterator[Any]:
         return self._drive(Stepper(plan, self.retry_policy))
 
-    def _run(self, plan: Plan[Any]) -> Any:
+    def _run(self, plan: Plan[T]) -> T:
         stepper = Stepper(plan, self.retry_policy)
         for _ in self._drive(stepper):
             pass
-        return stepper.value
+        return cast(T, stepper.value)
 
     def _drive(self, stepper: Stepper) -> Iterator[Any]:
         try:
@@ -214,6 +227,41 @@ class AsyncClient(BaseClient):
     _http: httpx.AsyncClient
     _http_class = httpx.AsyncClient
 
+    @cached_property
+    def files(self) -> AsyncFilesAPI:
+        """Upload, list, get and delete audio files."""
+        return AsyncFilesAPI(self)
+
+    @cached_property
+    def stt(self) -> AsyncSttAPI:
+        """Create, wait for, read and delete transcriptions (speech-to-text)."""
+        return AsyncSttAPI(self)
+
+    @cached_property
+    def models(self) -> AsyncModelsAPI:
+        """List the available models."""
+        return AsyncModelsAPI(self)
+
+    @cached_property
+    def auth(self) -> AsyncAuthAPI:
+        """Create temporary API keys."""
+        return AsyncAuthAPI(self)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send any request to the API (path relative to the base URL) and return the raw
+        `httpx.Response`, error statuses included. GET/PUT/DELETE are retried like the rest."""
+        return await self._run(self._raw(method, path, params, json, data, files, headers))
+
     async def _perform(self, effect: Request | Sleep) -> Any:
         if isinstance(effect, Sleep):
             return await asyncio.sleep(effect.seconds)
@@ -225,11 +273,11 @@ class AsyncClient(BaseClient):
     def _iterate(self, plan: Plan[Any]) -> AsyncIterator[Any]:
         return self._drive(Stepper(plan, self.retry_policy))
 
-    async def _run(self, plan: Plan[Any]) -> Any:
+    async def _run(self, plan: Plan[T]) -> T:
         stepper = Stepper(plan, self.retry_policy)
         async for _ in self._drive(stepper):
             pass
-        return stepper.value
+        return cast(T, stepper.value)
 
     async def _drive(self, stepper: Stepper) -> AsyncIterator[Any]:
         try:

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -170,7 +170,7 @@ def send(request: Request, policy: RetryPolicy) -> Plan[httpx.Response]:
             f"{request.method} {request.path} failed after {attempt + 1} attempt(s): "
             f"{type(outcome).__name__}: {outcome}"
         ) from outcome
-    return outcome
+    return cast(httpx.Response, outcome)
 
 
 class Stepper:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from ._core import (
     Plan,
     Request,
     Sleep,
+    T,
     call,
     call_no_content,
     checked,
@@ -94,7 +95,7 @@ def raw(
     return (yield request)
 
 
-def or_none(plan: Plan[Any]) -> Plan[Any]:
+def or_none(plan: Plan[T]) -> Plan[T | None]:
     """The plan's result, or None if it fails with 404 (and only then)."""
     try:
         return (yield from plan)
@@ -120,15 +121,19 @@ def for_each(source: Plan[Any], action: Callable[[Any], Plan[Any]]) -> Plan[None
 # -- the two collections -----------------------------------------------------------------------
 
 
+ItemT = TypeVar("ItemT", bound=BaseModel)
+PageT = TypeVar("PageT", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class Collection:
+class Collection(Generic[ItemT, PageT]):
     """The plans every collection (`/files`, `/transcriptions`) has, parameterized by kind."""
 
     kind: str
-    item: type[BaseModel]
-    page: type[BaseModel]
+    item: type[ItemT]
+    page: type[PageT]
 
-    def list(self, limit: int, cursor: str | None) -> Plan[Any]:
+    def list(self, limit: int, cursor: str | None) -> Plan[PageT]:
         params = validated(ListParams, limit=limit, cursor=cursor)
         request = _get(self.kind)
         request.params = params.model_dump(exclude_none=True)
@@ -142,14 +147,14 @@ class Collection:
             page = yield from self.list(limit, cursor)
             for item in getattr(page, self.kind):
                 yield Emit(item)
-            cursor = page.next_page_cursor
+            cursor = getattr(page, "next_page_cursor", None)
             if not cursor:
                 return
 
     def count(self) -> Plan[Count]:
         return (yield from call(_get(self.kind, "count"), Count))
 
-    def get(self, item_id: str) -> Plan[Any]:
+    def get(self, item_id: str) -> Plan[ItemT]:
         return (yield from call(_get(self.kind, item_id), self.item))
 
     def delete(self, item_id: str) -> Plan[None]:
@@ -160,8 +165,10 @@ class Collection:
         return (yield from for_each(self.every(limit), lambda x: or_none(self.delete(x.id))))
 
 
-FILES = Collection("files", File, FileList)
-TRANSCRIPTIONS = Collection("transcriptions", Transcription, TranscriptionList)
+FILES: Collection[File, FileList] = Collection("files", File, FileList)
+TRANSCRIPTIONS: Collection[Transcription, TranscriptionList] = Collection(
+    "transcriptions", Transcription, TranscriptionList
+)
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -336,16 +343,27 @@ def transcribe(
     if len(given) != 1:
         detail = f" (got {' and '.join(given)})" if given else ""
         raise HarkValidationError(f"Provide exactly one of file, file_id and audio_url{detail}")
-    options = {
-        "model": model,
-        "client_reference_id": client_reference_id,
-        "config": as_config(config),
-    }
+    checked_config = as_config(config)
     if file is None:
-        return (yield from create(file_id=file_id, audio_url=audio_url, **options))
+        return (
+            yield from create(
+                model=model,
+                file_id=file_id,
+                audio_url=audio_url,
+                client_reference_id=client_reference_id,
+                config=checked_config,
+            )
+        )
     uploaded = yield from upload_file(file, filename, client_reference_id, None)
     try:
-        return (yield from create(file_id=uploaded.id, **options))
+        return (
+            yield from create(
+                model=model,
+                file_id=uploaded.id,
+                client_reference_id=client_reference_id,
+                config=checked_config,
+            )
+        )
     except HarkAPIError:
         yield from or_none(FILES.delete(uploaded.id))
         raise
