@@ -1,16 +1,7 @@
-"""Client features that rely on server contracts added by issue 3 (developed concurrently on
-main): temporary API keys, Idempotency-Key replay, audio_url jobs and webhook deliveries.
-
-NOTE: until the issue-3 server work is merged, every test in this file is expected to FAIL on
-a branch without it (the server answers 404 for /auth/temporary-api-key, ignores
-Idempotency-Key, and rejects audio_url and webhook_url with 400). They are kept together here
-so that is easy to see. The server under test gets HARK_ALLOW_PRIVATE_URLS=true (to fetch from
-127.0.0.1) and HARK_WEBHOOK_SIGNING_SECRET (the assumed name of the server's signing-secret
-setting) for the webhook signature check.
-
-All nine passed in a trial merge with main at e79c3a2 (merged tree, then aborted), so they are
-expected to pass once main and this branch are merged.
-"""
+"""The client against server features beyond plain uploads: temporary API keys,
+Idempotency-Key replay, audio_url jobs (and the CLI transcribing a URL) and verified webhook
+deliveries. The server gets HARK_ALLOW_PRIVATE_URLS=true (to fetch from 127.0.0.1) and a
+webhook signing secret for the signature check."""
 
 from __future__ import annotations
 
@@ -88,7 +79,7 @@ def site():
 
 
 @pytest.fixture(scope="module")
-def issue3_server(tmp_path_factory):
+def url_server(tmp_path_factory):
     srv = start_server(
         tmp_path_factory.mktemp("issue3"),
         api_key="hark_test_" + uuid.uuid4().hex[:16],
@@ -100,11 +91,11 @@ def issue3_server(tmp_path_factory):
 
 
 @pytest.fixture(params=["sync", "async"])
-def sdk(request, issue3_server):
+def sdk(request, url_server):
     client, close = open_client(
         request.param,
-        api_key=issue3_server.api_key,
-        api_base_url=issue3_server.base_url,
+        api_key=url_server.api_key,
+        api_base_url=url_server.base_url,
         webhook_secret="hook-secret",
         webhook_signing_secret=SIGNING_SECRET,
     )
@@ -112,7 +103,7 @@ def sdk(request, issue3_server):
     close()
 
 
-def test_temporary_api_key(sdk):  # needs POST /v1/auth/temporary-api-key (issue 3)
+def test_temporary_api_key(sdk):
     key = sdk.auth.create_temporary_api_key(
         usage_type="transcribe_websocket", expires_in_seconds=60, client_reference_id="tmp"
     )
@@ -122,7 +113,7 @@ def test_temporary_api_key(sdk):  # needs POST /v1/auth/temporary-api-key (issue
     assert sdk.auth.create_temporary_api_key(single_use=True, max_session_duration_seconds=60)
 
 
-def test_idempotency_key_replay(sdk):  # needs Idempotency-Key support (issue 3)
+def test_idempotency_key_replay(sdk):
     key = str(uuid.uuid4())
     first = sdk.files.upload(JFK, idempotency_key=key)
     assert sdk.files.upload(JFK, idempotency_key=key).id == first.id
@@ -136,7 +127,7 @@ def test_idempotency_key_replay(sdk):  # needs Idempotency-Key support (issue 3)
     sdk.stt.destroy(job.id)
 
 
-def test_audio_url_jobs(sdk, site):  # needs audio_url support (issue 3)
+def test_audio_url_jobs(sdk, site):
     job = sdk.stt.transcribe_from_url(audio_url=f"{site.url}/jfk.flac")
     assert job.audio_url == f"{site.url}/jfk.flac" and job.filename
     done = sdk.stt.wait(job.id, interval_sec=0.2, timeout_sec=120)
@@ -149,7 +140,7 @@ def test_audio_url_jobs(sdk, site):  # needs audio_url support (issue 3)
     sdk.stt.delete(job.id)
 
 
-def test_webhook_delivery_verifies(sdk, site):  # needs webhook deliveries (issue 3)
+def test_webhook_delivery_verifies(sdk, site):
     site.deliveries.clear()
     job = sdk.stt.transcribe_file_with_webhook(
         file=JFK, webhook_url=f"{site.url}/hook", client_reference_id="hooked"
@@ -175,14 +166,14 @@ def test_webhook_delivery_verifies(sdk, site):  # needs webhook deliveries (issu
     sdk.stt.destroy(job.id)
 
 
-def test_cli_transcribes_a_url(issue3_server, site, tmp_path):  # needs audio_url (issue 3)
+def test_cli_transcribes_a_url(url_server, site, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
     out = tmp_path / "url.srt"
     result = subprocess.run(
         [
             *(sys.executable, "-m", "hark.cli", "transcribe", f"{site.url}/jfk.flac"),
-            *("--format", "srt", "-o", str(out), "--api-key", issue3_server.api_key),
-            *("--base-url", issue3_server.base_url),
+            *("--format", "srt", "-o", str(out), "--api-key", url_server.api_key),
+            *("--base-url", url_server.base_url),
         ],
         env=env,
         capture_output=True,
