@@ -48,7 +48,7 @@ def modules_after(code: str) -> list[str]:
         "c = Client(api_key='k'); c.files; c.stt; c.models; c.auth; c.webhooks; c.close()\n"
         "AsyncClient(api_key='k')",
         "import hark.subtitles",
-        "import hark.cli; hark.cli.build_parser()",
+        "import typer, hark.cli; typer.main.get_command(hark.cli.app)",
     ],
 )
 def test_client_side_imports_are_server_free(code):
