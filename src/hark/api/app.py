@@ -19,7 +19,7 @@ from .errors import install_error_handlers
 from .invox import router as invox_router
 from .middleware import RequestContext
 from .realtime import router as realtime_router
-from .routes import router
+from .soniox import router
 
 GRPC_GRACE_SECONDS = 5.0
 

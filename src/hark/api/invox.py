@@ -15,7 +15,7 @@ from hark.service.invox import Caller
 from hark.service.requests import InvoxTranscriptionQuery
 
 from .deps import HarkDep
-from .schemas import InvoxPresignOut, InvoxTokenOut, InvoxTranscriptionOut
+from .invox_schemas import InvoxPresignOut, InvoxTokenOut, InvoxTranscriptionOut
 from .upload import receive_put
 
 router = APIRouter(prefix="/api", tags=["invox"])
