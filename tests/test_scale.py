@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import typer
 import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -32,7 +33,7 @@ from conftest import (
     upload,
     wait_for,
 )
-from hark.cli import build_parser
+from hark.cli import app
 from hark.settings import Settings
 from hark.store import Database, Store, Transcription, TranscriptionQuota, utcnow
 from hark.store.models import Base
@@ -56,6 +57,16 @@ def stack(services, tmp_path_factory) -> Stack:
     )
     yield running
     running.stop()
+
+
+def parse_command_line(argv: list[str]) -> None:
+    """Parse `hark ARGV` as the CLI would, without running it (a usage error raises)."""
+    command = typer.main.get_command(app)
+    name, *rest = argv
+    context = command.make_context("hark", [name])
+    sub = command.get_command(context, name)  # type: ignore[attr-defined]
+    assert sub is not None, f"no command {name!r}"
+    sub.make_context(name, rest, parent=context)
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -294,10 +305,9 @@ def test_the_compose_file_deploys_what_the_tests_run():
     assert services["worker"]["deploy"]["replicas"] == 2
     assert services["api"]["command"][:3] == ["hark", "serve", "--no-worker"]
     assert services["worker"]["command"] == ["hark", "worker"]
-    parser = build_parser()
     settings = set(Settings.model_fields)
     for name in ("api", "worker", "migrate"):
-        parser.parse_args(services[name]["command"][1:])
+        parse_command_line(services[name]["command"][1:])
         env = services[name]["environment"]
         unknown = [k for k in env if k.startswith("HARK_") and k[5:].lower() not in settings]
         assert not unknown, f"{name}: {unknown}"
