@@ -48,28 +48,37 @@ def _decode(
         if not container.streams.audio:
             raise AudioDecodeError("no_audio_stream", "The file contains no audio stream.")
         stream = container.streams.audio[0]
-        channels = 1 if mono else stream.channels
-        if channels > MAX_CHANNELS:
+        if not mono and stream.channels > MAX_CHANNELS:
             raise AudioDecodeError(
                 "too_many_channels",
-                f"The audio has {channels} channels; separate recognition per channel "
+                f"The audio has {stream.channels} channels; separate recognition per channel "
                 f"handles at most {MAX_CHANNELS}.",
             )
+        # FFmpeg mixes known layouts (up to 7.1) to mono itself; more channels have no
+        # positions to mix by, so they are decoded as they are and averaged here.
+        average = mono and stream.channels > MAX_CHANNELS
+        layout = "mono" if mono and not average else stream.layout.name
+        channels = 1 if mono else stream.channels
         max_samples = int(max_seconds * sample_rate / channels) if max_seconds else None
         # Packed samples (one plane, channels interleaved): PyAV reads the planes of a
         # planar frame with 8 or more channels past their end (a segmentation fault).
-        layout = "mono" if mono else stream.layout.name
         resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
+        width = stream.channels if average else channels  # of what the resampler gives
+
+        def samples(frame: av.AudioFrame) -> np.ndarray:  # (n, channels)
+            packed = frame.to_ndarray().reshape(-1, width)
+            return packed.mean(axis=1, keepdims=True) if average else packed
+
         chunks: list[np.ndarray] = []
         try:
             total = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1, channels))
+                    chunks.append(samples(out))
                     total += len(chunks[-1])
                 if max_samples is not None and total > max_samples:
                     raise AudioDecodeError("audio_too_long", _too_long(max_seconds, channels))
-            chunks.extend(f.to_ndarray().reshape(-1, channels) for f in resampler.resample(None))
+            chunks.extend(samples(out) for out in resampler.resample(None))
         except (av.FFmpegError, ValueError) as exc:
             raise AudioDecodeError(
                 "audio_decode_error", f"The audio stream is corrupt: {_reason(exc)}"
