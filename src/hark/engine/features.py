@@ -47,17 +47,13 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str] | None:
     return None
 
 
-def choose(
-    mode: str, machine: str | None = None, flags: frozenset[str] | None = None
-) -> tuple[str, str]:
-    """("native" | "portable", why) for a `HARK_DIARIZATION_FEATURES` mode on this CPU
-    (`machine` and `flags` default to this machine's)."""
+def choose(mode: str, machine: str, flags: frozenset[str] | None) -> tuple[str, str]:
+    """("native" | "portable", why) for a `HARK_DIARIZATION_FEATURES` mode on a CPU of
+    this `machine` architecture with these flags (None: unknown)."""
     if mode not in MODES:
         raise ValueError(f"diarization features must be one of {', '.join(MODES)}, not {mode!r}")
-    machine = (machine or platform.machine()).lower()
+    machine = machine.lower()
     x86_64 = machine in ("x86_64", "amd64")
-    if x86_64 and flags is None:
-        flags = cpu_flags()
     lacking = [f for f in NATIVE_NEEDS if flags is None or f not in flags]
     if mode == "portable":
         return "portable", "forced by HARK_DIARIZATION_FEATURES=portable"
@@ -87,7 +83,9 @@ def _why_not_native(
 @loaded_once
 def chosen(mode: str) -> tuple[str, str]:
     """`choose` for this machine, logged once per process and mode."""
-    path, reason = choose(mode)
+    machine = platform.machine()
+    flags = cpu_flags() if machine.lower() in ("x86_64", "amd64") else None
+    path, reason = choose(mode, machine, flags)
     level = logging.WARNING if path == "native" and "although" in reason else logging.INFO
     log.log(level, "diarization features: %s: %s", LABELS[path], reason)
     return path, reason
