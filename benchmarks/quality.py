@@ -2,16 +2,19 @@
 
 1. Diarization error rate (pyannote.metrics, 0.25 s collar, overlap scored) on every
    recording in ../shared/audio/diarization/ that has an RTTM reference, for
-   - senko run directly on a 16 kHz 16-bit WAV of the recording (its documented use), and
+   - senko run directly on a 16 kHz 16-bit WAV of the recording (its documented use),
+   - senko on the same samples with Hark's portable filterbank features (kaldi-native-fbank,
+     HARK_DIARIZATION_FEATURES=portable) instead of its native AVX-512 extractor, and
    - Hark end to end: upload, transcribe with `enable_speaker_diarization`, and score the
-     speaker turns of the transcript's words.
+     speaker turns of the transcript's words (`--features` picks the server's path).
 2. Word-level speaker accuracy of Hark on pyannote_sample/sample.wav against its STM.
 3. Per-channel recognition of telephony/stereo_diarization.wav: each channel's sentence
    under its own channel (WER per channel).
 4. Translation: jfk.flac one_way -> es and two_way en<->es through the API; OPUS-MT zh->en
    on a Chinese sentence at the engine level.
 
-    HF_HUB_OFFLINE=1 python benchmarks/quality.py [--json out.json]
+    HF_HUB_OFFLINE=1 python benchmarks/quality.py [--json out.json] [--features portable]
+    HF_HUB_OFFLINE=1 python benchmarks/quality.py --direct-only [--quick]  # senko paths only
 
 Needs the `bench` extra (pyannote.metrics) and, for translation, Apertium's en<->es pair
 (`apt-get install apertium apertium-eng-spa`).
@@ -33,6 +36,8 @@ import jiwer
 import numpy as np
 
 from hark.engine import decode_audio
+from hark.engine.diarization import SenkoDiarizer
+from hark.engine.features import MODES
 from hark.engine.translation import CTranslate2Translator, Sentence
 from scoring import (
     Turn,
@@ -121,6 +126,45 @@ def senko_direct(items) -> dict[str, tuple[list[Turn], float]]:
     return out
 
 
+def senko_portable(items) -> dict[str, tuple[list[Turn], float]]:
+    """senko with the portable features, on the samples senko_direct writes to its WAV."""
+    diarizer = SenkoDiarizer("cpu", features="portable")
+    out = {}
+    for wav, _, _ in items:
+        samples = np.clip(decode_audio(wav), -1, 1)
+        samples = (samples * 32767).astype("<i2").astype(np.float32) / 32768
+        started = time.perf_counter()
+        turns = diarizer.diarize(samples)
+        seconds = time.perf_counter() - started
+        out[wav.name] = (
+            [Turn(t.start_ms / 1000, t.end_ms / 1000, t.speaker) for t in turns],
+            seconds,
+        )
+    return out
+
+
+def direct_rows(items, direct, portable) -> tuple[list[dict], DER, DER]:
+    """One row per recording with senko's DER on each features path."""
+    rows = []
+    native_der, portable_der = DER(), DER()
+    for wav, reference, region in items:
+        senko_turns, senko_seconds = direct[wav.name]
+        portable_turns, portable_seconds = portable[wav.name]
+        rows.append(
+            {
+                "file": f"{wav.parent.name}/{wav.name}",
+                "senko_der": native_der.score(reference, senko_turns, region),
+                "portable_der": portable_der.score(reference, portable_turns, region),
+                "senko_speakers": len({t.speaker for t in senko_turns}),
+                "portable_speakers": len({t.speaker for t in portable_turns}),
+                "reference_speakers": len({t.speaker for t in reference}),
+                "senko_s": senko_seconds,
+                "portable_s": portable_seconds,
+            }
+        )
+    return rows, native_der, portable_der
+
+
 def transcribe(client: httpx.Client, path: Path, **config) -> dict:
     job_id = submit(client, path, **config)
     job = wait_all(client, [job_id], timeout=600)[job_id]
@@ -132,12 +176,36 @@ def transcribe(client: httpx.Client, path: Path, **config) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--features",
+        choices=MODES,
+        help="the Hark server's diarization features path (HARK_DIARIZATION_FEATURES)",
+    )
+    parser.add_argument(
+        "--direct-only",
+        action="store_true",
+        help="only senko's DER on the native and the portable features path (no server)",
+    )
+    parser.add_argument("--quick", action="store_true", help="the first two recordings only")
     args = parser.parse_args()
     os.environ.setdefault("HARK_TRANSLATION_MODELS_DIR", str(SHARED / "models"))
+    if args.features:
+        os.environ["HARK_DIARIZATION_FEATURES"] = args.features
     figures: dict = {}
 
-    items = dev_set()
+    items = dev_set()[: 2 if args.quick else None]
     direct = senko_direct(items)
+    portable = senko_portable(items)
+    rows, native_der, portable_der = direct_rows(items, direct, portable)
+    figures["features"] = {
+        "der": rows,
+        "der_total": {"native": native_der.total, "portable": portable_der.total},
+    }
+    if args.direct_only:
+        report_features(figures["features"])
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+        return
     with hark_server(workers=1, timeout=300) as (base, key, _):
         client = httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
@@ -223,7 +291,26 @@ def main() -> None:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
 
 
+def report_features(figures: dict) -> None:
+    print(f"\nsenko's DER by features path (collar {COLLAR} s, overlap scored)")
+    print(f"{'recording':36} {'ref':>3} {'native':>7} {'portable':>8}  speakers n/p   seconds n/p")
+    for r in figures["der"]:
+        print(
+            f"{r['file']:36} {r['reference_speakers']:>3} {r['senko_der']:>7.1%} "
+            f"{r['portable_der']:>8.1%}  {r['senko_speakers']:>5}/{r['portable_speakers']:<5}  "
+            f"{r['senko_s']:>5.2f}/{r['portable_s']:.2f}"
+        )
+    total = figures["der_total"]
+    difference = (total["portable"] - total["native"]) * 100
+    print(
+        f"{'all files (total error / total speech)':40} {total['native']:>7.1%} "
+        f"{total['portable']:>8.1%}\nportable - native: {difference:+.2f} points (bar: within 1)"
+    )
+    print("native: senko's documented use (WAV file); portable: the same samples in memory.")
+
+
 def report(figures: dict) -> None:
+    report_features(figures["features"])
     rows = figures["der"]
     print(f"\nDiarization error rate (collar {COLLAR} s, overlap scored)")
     print(

@@ -34,6 +34,10 @@ HOTWORDS = AUDIO / "misc" / "hotwords.mp3"
 LONGFORM = AUDIO / "longform" / "voxpopuli-en-000.ogg"
 DEV_CLEAN = AUDIO / "librispeech" / "dev-clean"
 TERMINAL = {"completed", "error"}
+# The diarization features path every server and engine of the suite uses (docs/engine.md):
+# `HARK_TEST_DIARIZATION_FEATURES=portable make test` runs it all on the portable path.
+DIARIZATION_FEATURES = os.environ.get("HARK_TEST_DIARIZATION_FEATURES", "auto")
+assert DIARIZATION_FEATURES in ("auto", "native", "portable"), DIARIZATION_FEATURES
 WORKER_READY = "hark worker ready"
 
 
@@ -156,6 +160,7 @@ class Server:
 
 def hark_env(api_key: str | None = None, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARK_", "AWS_"))}
+    env["HARK_DIARIZATION_FEATURES"] = DIARIZATION_FEATURES
     env.update({f"HARK_{k.upper()}": str(v) for k, v in settings.items()})
     env.setdefault("HARK_PROGRESS_INTERVAL", "0.1")
     if api_key:

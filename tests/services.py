@@ -2,10 +2,10 @@
 packages the tests need.
 
 PostgreSQL and Redis come from Debian packages (`apt-get install postgresql redis-server`,
-run here when their binaries are missing), as does Apertium's English-Spanish pair for the
-translation tests; S3 is `moto` in server mode from PyPI, standing in
-for AWS S3 / MinIO. Each runs as its own process on a free loopback port with its data in a
-temporary directory, and is stopped (and its directory removed) at the end.
+run here when their binaries are missing), as do Apertium's English-Spanish pair for the
+translation tests and sox for the multitrack recordings; S3 is `moto` in server mode from
+PyPI, standing in for AWS S3 / MinIO. Each runs as its own process on a free loopback port
+with its data in a temporary directory, and is stopped (and its directory removed) at the end.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ APT_PACKAGES = {
     "redis-server": lambda: shutil.which("redis-server") is not None,
     "apertium": lambda: shutil.which("apertium") is not None,
     "apertium-eng-spa": lambda: Path("/usr/share/apertium/modes/eng-spa.mode").is_file(),
+    "sox": lambda: shutil.which("sox") is not None,  # multitrack WAVs (test_channels.py)
 }
 SERVERS = ("postgresql", "redis-server")
 TRANSLATION = ("apertium", "apertium-eng-spa")

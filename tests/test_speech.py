@@ -8,7 +8,16 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import AUDIO, JFK, MODELS, assert_error, create_job, transcribe, upload
+from conftest import (
+    AUDIO,
+    DIARIZATION_FEATURES,
+    JFK,
+    MODELS,
+    assert_error,
+    create_job,
+    transcribe,
+    upload,
+)
 from hark.engine import (
     SAMPLE_RATE,
     EngineConfig,
@@ -232,7 +241,7 @@ def test_two_way_translates_each_side_into_the_other():
 
 def test_progress_covers_every_stage():
     seen: list[float] = []
-    pipeline = get_pipeline(EngineConfig(num_workers=1))
+    pipeline = get_pipeline(EngineConfig(num_workers=1, diarization_features=DIARIZATION_FEATURES))
     pipeline.transcribe_file(
         JFK,
         TranscribeOptions(diarize=True, translation=TranslationRequest("one_way", "es")),

