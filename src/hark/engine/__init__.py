@@ -12,6 +12,7 @@ from .audio import (
 )
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
+from .process import EngineCrashed, EngineProcess, EngineStopped, Supervision
 from .transcript import (
     AudioDecodeError,
     EngineError,
@@ -29,9 +30,13 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioDecodeError",
     "EngineConfig",
+    "EngineCrashed",
     "EngineError",
+    "EngineProcess",
+    "EngineStopped",
     "Pipeline",
     "ProgressCallback",
+    "Supervision",
     "Token",
     "TranscribeOptions",
     "Transcript",

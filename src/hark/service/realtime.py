@@ -100,7 +100,9 @@ class RealtimeSession:
                 else config.context,
             )
         )
-        transcript = self.runner.engine().transcribe([audio], options)
+        transcript = self.runner.with_engine(
+            lambda engine: engine.transcribe([audio], options), "realtime session"
+        )
         tokens = [{**token.to_dict(), "is_final": True} for token in transcript.tokens]
         return tokens, transcript.duration_ms
 
