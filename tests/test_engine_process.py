@@ -19,7 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import JFK, LONGFORM, Server, create_job, start_server, upload, wait_for
+from conftest import (
+    JFK,
+    LONGFORM,
+    Server,
+    create_job,
+    start_server,
+    start_stack,
+    upload,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +121,7 @@ def test_readyz_reports_the_engine_process(faulty):
     assert f"speech engine ready: process {info['pid']}, model default, device cpu" in faulty.log()
 
 
-def test_engine_killed_mid_job_the_job_completes_and_the_api_answers_throughout(
-    faulty, client
-):
+def test_engine_killed_mid_job_the_job_completes_and_the_api_answers_throughout(faulty, client):
     before = engine(faulty)
     job_id = create_job(client, upload(client, LONGFORM)["id"])["id"]
     with api_answering(faulty) as seen:
@@ -210,6 +217,28 @@ def test_a_hung_engine_is_stopped_at_the_stage_deadline(tmp_path):
             assert transcribe(client, JFK)["status"] == "completed"
     finally:
         srv.stop()
+
+
+def test_hark_worker_supervises_its_engine_the_same_way(services, tmp_path):
+    stack = start_stack(
+        services, tmp_path, api_key="hark_test_" + secrets.token_hex(8), engine_test_faults="true"
+    )
+    try:
+        worker = stack.workers[0]
+        with stack.apis[0].client() as client:
+            job = transcribe(client, JFK, **fault("sigkill@asr:once"))
+            assert job["status"] == "completed", job
+            job = transcribe(client, JFK, **fault("sigsegv@decode"))
+            assert job["status"] == "error" and job["error_type"] == "engine_crashed", job
+            assert job["error_message"] == (
+                "The speech engine crashed (SIGSEGV, segmentation fault) during audio "
+                "decoding. It was tried 3 times."
+            )
+            assert transcribe(client, JFK)["status"] == "completed"
+        assert worker.process.poll() is None  # the worker itself never went down
+        assert worker.log().count("speech engine ready: process") == 1 + 1 + 3
+    finally:
+        stack.stop()
 
 
 def test_the_engine_process_ends_with_its_server(tmp_path):

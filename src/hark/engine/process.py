@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import faulthandler
 import inspect
 import itertools
 import logging
@@ -471,6 +472,10 @@ def _serve(conn: Connection, config: EngineConfig, faults_dir: Path | None) -> N
     """The engine process: load the pipeline, then run requests until the parent goes."""
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A native fault leaves the Python stack of every thread in the log; SIGUSR1 prints
+    # them on demand (a hang).
+    faulthandler.enable(all_threads=True)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s [engine %(process)d]: %(message)s",
