@@ -250,7 +250,7 @@ class EngineProcess:
         with self._lock:
             if self._stopping:
                 raise EngineStopped("the speech engine was stopped")
-            if self._child is None or (self._child.dead and self._child.failure is not None):
+            if self._child is None or self._child.dead:
                 self._spawn()  # first use, or the last one never loaded: try again
             assert self._child is not None
             return self._child
@@ -317,6 +317,9 @@ class EngineProcess:
                 message = child.conn.recv()
             except (EOFError, OSError):
                 break
+            except Exception:  # a message that cannot be unpickled here: a bug
+                log.exception("unreadable message from speech engine process %d", child.pid)
+                continue
             kind = message[0]
             if kind == "ready":
                 child.info = message[1]
@@ -367,7 +370,10 @@ class EngineProcess:
             stopping = self._stopping
             if loaded and not stopping:
                 self.restarts += 1
-                self._spawn()  # warm for the next request
+                try:
+                    self._spawn()  # warm for the next request
+                except Exception:  # the next request tries again
+                    log.exception("could not start a new speech engine process")
         if stopping:
             for request in victims:
                 request.events.put(("raise", EngineStopped("the speech engine was stopped")))
