@@ -7,6 +7,7 @@ hangs when a job's prompt asks it to (see hark.engine.faults).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from conftest import (
     JFK,
@@ -185,6 +187,28 @@ def test_a_transient_fault_is_retried_and_the_job_completes(faulty, client):
     assert engine(faulty)["restarts"] == before["restarts"] + 1
     assert f"transcription {job['id']}: The speech engine crashed (SIGILL" in faulty.log()
     assert "Retrying (1 of 2)" in faulty.log()
+
+
+def realtime(server: Server, context: str) -> list[dict]:
+    """A realtime session streaming jfk.flac with this context; the messages it got."""
+    url = f"ws://127.0.0.1:{server.port}/transcribe-websocket"
+    with connect(url, additional_headers={"Authorization": f"Bearer {server.api_key}"}) as ws:
+        ws.send(json.dumps({"model": "stt-rt-v5", "context": context}))
+        ws.send(JFK.read_bytes())
+        ws.send("")
+        return [json.loads(m) for m in ws]
+
+
+def test_realtime_sessions_are_retried_and_failed_the_same_way(faulty):
+    once = realtime(faulty, fault("sigsegv@asr:once")["context"]["text"])
+    assert "country" in "".join(t["text"] for t in once[0]["tokens"]), once
+    assert once[-1]["finished"]
+    (failed,) = realtime(faulty, fault("sigill@decode")["context"]["text"])
+    assert failed == {
+        "error_code": 500,
+        "error_message": "The speech engine crashed (SIGILL, illegal instruction) during "
+        "audio decoding. It was tried 3 times.",
+    }
 
 
 def test_fault_injection_is_off_unless_enabled(api):
