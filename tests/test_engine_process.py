@@ -170,13 +170,10 @@ def test_a_persistent_fault_fails_only_its_job_after_the_retries(
         f"The speech engine crashed ({signal_name}) during {stage}. It was tried 3 times."
     )
     assert engine(faulty)["restarts"] == before["restarts"] + 3
-    # A fresh engine takes the next job (with speakers: the diarizer loads in the new one).
-    job = transcribe(client, JFK, **options)
+    # A fresh engine takes the next job.
+    job = transcribe(client, JFK)
     assert job["status"] == "completed", job
-    tokens = client.get(f"/transcriptions/{job['id']}/transcript").json()["tokens"]
-    assert "country" in "".join(t["text"] for t in tokens)
-    if options:
-        assert {t["speaker"] for t in tokens} == {"1"}
+    assert "country" in client.get(f"/transcriptions/{job['id']}/transcript").json()["text"]
 
 
 def test_a_transient_fault_is_retried_and_the_job_completes(faulty, client):
