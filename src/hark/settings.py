@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     # auto: its native AVX-512 extractor where the CPU has AVX-512 F/BW/DQ/VL, otherwise
     # kaldi-native-fbank; native or portable force a path.
     diarization_features: Literal["auto", "native", "portable"] = "auto"
+    # Engine process (docs/engine-process.md): the engine runs in a supervised child process.
+    # A request showing no progress for this many seconds within one stage is hung: its
+    # engine process is killed. A job whose engine process crashed, was killed or hung is
+    # retried this many times with a fresh one, then fails with `engine_crashed`.
+    engine_stage_timeout: float = Field(default=600, gt=0)
+    engine_max_retries: int = Field(default=2, ge=0)
+    # TEST ONLY: a job whose prompt holds `hark-test-fault:<kind>@<stage>` crashes the engine.
+    engine_test_faults: bool = False
 
     max_file_size: int = Field(default=GiB, ge=1)
     max_json_body: int = Field(default=1024 * 1024, ge=1024)

@@ -83,13 +83,16 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
-        """Readiness: the database, the storage and the queue are reachable."""
+        """Readiness: the database, the storage and the queue are reachable, and the
+        engine process (where this process runs one) has not failed to load."""
         checks = hark.readiness()
+        body: dict[str, object] = {"checks": checks}
         ready = all(result == "ok" for result in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        if (engine := hark.engine_status()) is not None:
+            body["engine"] = engine
+            ready = ready and not str(engine["status"]).startswith("error")
+        body = {"status": "ready" if ready else "unavailable", **body}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -114,8 +114,8 @@ def _describe(exc: Exception) -> tuple[int, str]:
         return exc.code, exc.message
     if isinstance(exc, ServiceError):
         return exc.status_code, exc.message
-    if isinstance(exc, EngineError):
-        return 400, exc.message
+    if isinstance(exc, EngineError):  # the audio's fault, unless the engine crashed on it
+        return 500 if exc.error_type == "engine_crashed" else 400, exc.message
     if isinstance(exc, TimeoutError):
         return 408, f"No config message arrived within {IDLE_TIMEOUT:g} s."
     return 400, f"Malformed message: {exc}"

@@ -155,8 +155,7 @@ def worker(
     log.info("Hark worker: %s", hark.describe())
     hark.start()
     try:
-        log.info("loading model %s", settings.model)
-        hark.runner.engine()  # once, before the first job
+        hark.engine.wait_ready()  # the model loaded once, before the first job
         if settings.metrics_port is not None:
             from prometheus_client import start_http_server
 

@@ -13,6 +13,7 @@ from .audio import (
 from .diarization import diarization_features
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
+from .process import EngineCrashed, EngineProcess, EngineStopped, Supervision
 from .transcript import (
     AudioDecodeError,
     EngineError,
@@ -30,9 +31,13 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioDecodeError",
     "EngineConfig",
+    "EngineCrashed",
     "EngineError",
+    "EngineProcess",
+    "EngineStopped",
     "Pipeline",
     "ProgressCallback",
+    "Supervision",
     "Token",
     "TranscribeOptions",
     "Transcript",

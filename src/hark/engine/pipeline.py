@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,10 @@ from .translation import SpeechTranslator, Translators, installed_translators
 # progress moves evenly: recognition dominates, diarization takes about a quarter as long.
 _COST = {"asr": 1.0, "diarize": 0.3, "translate": 0.1}
 
+# `on_stage(name)` is called as a job enters each stage: "decode", "asr", "diarize",
+# "translate" (the engine process names the stage a crash or hang happened in).
+StageCallback = Callable[[str], None]
+
 
 class Pipeline:
     def __init__(self, config: EngineConfig) -> None:
@@ -40,22 +45,26 @@ class Pipeline:
         on_progress: ProgressCallback | None = None,
         on_duration: ProgressCallback | None = None,
         max_seconds: float | None = None,
+        on_stage: StageCallback | None = None,
     ) -> Transcript:
         """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
         Audio longer than `max_seconds` is refused while decoding (AudioDecodeError)."""
+        if on_stage:
+            on_stage("decode")
         if options.separate_channels:
             channels = decode_channels(path, max_seconds=max_seconds)
         else:
             channels = [decode_audio(path, max_seconds=max_seconds)]
         if on_duration:
             on_duration(len(channels[0]) * 1000 // SAMPLE_RATE)
-        return self.transcribe(channels, options, on_progress)
+        return self.transcribe(channels, options, on_progress, on_stage=on_stage)
 
     def transcribe(
         self,
         channels: list[np.ndarray],
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
+        on_stage: StageCallback | None = None,
     ) -> Transcript:
         """Transcribe one array of samples, or each channel's on its own (the tokens tagged
         with their `channel` and interleaved in time order)."""
@@ -66,6 +75,8 @@ class Pipeline:
 
         def stage(name: str) -> ProgressCallback | None:
             nonlocal done
+            if on_stage:
+                on_stage(name)
             start, done = done, done + _COST[name]
             return scaled(on_progress, start / total, _COST[name] / total)
 
@@ -80,9 +91,10 @@ class Pipeline:
             if options.diarize:
                 progress = stage("diarize")
                 if tokens:  # a silent channel has no words to give a speaker
-                    turns = get_diarizer(self.config).diarize(
-                        audio, options.min_speakers, options.max_speakers
-                    )
+                    diarizer = get_diarizer(self.config)
+                    if progress:
+                        progress(0.0)  # loaded (the first time takes a while): still alive
+                    turns = diarizer.diarize(audio, options.min_speakers, options.max_speakers)
                     assign_speakers(tokens, turns, prefix=f"{index}:")
                 if progress:
                     progress(1.0)

@@ -16,8 +16,8 @@ from .runner import (
     RunnerConfig,
     address_policy,
     engine_config,
-    engine_loader,
     engine_options,
+    engine_process,
     translation_pairs,
 )
 from .sweeper import JobSweeper
@@ -60,8 +60,8 @@ __all__ = [
     "address_policy",
     "check_url",
     "engine_config",
-    "engine_loader",
     "engine_options",
+    "engine_process",
     "filename_from_url",
     "model_languages",
     "primary_language",

@@ -13,16 +13,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from hark.blobs import BlobStore
 from hark.engine import (
     EngineConfig,
+    EngineCrashed,
     EngineError,
+    EngineProcess,
+    EngineStopped,
     Pipeline,
+    Supervision,
     TranscribeOptions,
+    Transcript,
     TranslationRequest,
-    get_pipeline,
     get_translators,
     primary_language,
     probe_duration_ms,
@@ -36,6 +40,9 @@ from .net import AddressPolicy
 from .periodic import Periodic
 
 log = logging.getLogger(__name__)
+
+Engine = Pipeline | EngineProcess  # the same interface, in this process or in a child
+T = TypeVar("T")
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -57,10 +64,12 @@ def address_policy(settings: Settings) -> AddressPolicy:
     return AddressPolicy.of(settings.allow_private_urls, settings.allowed_private_networks)
 
 
-def engine_loader(settings: Settings) -> Callable[[], Pipeline]:
-    """Loads the configured model on first use; every later call returns the same one."""
-    config = engine_config(settings)
-    return lambda: get_pipeline(config)
+def engine_process(settings: Settings) -> EngineProcess:
+    """The configured engine in a supervised child process, started on first use."""
+    faults = settings.data_dir / "engine-faults" if settings.engine_test_faults else None
+    return EngineProcess(
+        engine_config(settings), Supervision(settings.engine_stage_timeout, faults)
+    )
 
 
 def translation_pairs(settings: Settings) -> set[tuple[str, str]]:
@@ -126,6 +135,7 @@ class RunnerConfig:
     fetch: FetchLimits
     lease_seconds: float = 120.0
     lease_renew_seconds: float = 30.0
+    engine_retries: int = 2  # a job the engine crashed under is tried this many more times
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerConfig:
@@ -134,6 +144,7 @@ class RunnerConfig:
             downloads_dir=settings.downloads_dir,
             lease_seconds=settings.lease_seconds,
             lease_renew_seconds=settings.lease_renew_seconds,
+            engine_retries=settings.engine_max_retries,
             fetch=FetchLimits(
                 max_size=settings.max_file_size,
                 total_seconds=settings.fetch_timeout,
@@ -167,7 +178,7 @@ class JobRunner:
         self,
         store: Store,
         blobs: BlobStore,
-        engine: Callable[[], Pipeline],
+        engine: Callable[[], Engine],
         config: RunnerConfig,
         limits: Callable[[str], JobLimits],
         on_finished: Callable[[], None] = lambda: None,
@@ -198,6 +209,9 @@ class JobRunner:
             except LeaseLost:
                 log.warning("transcription %s: lease lost; another worker has the job", job.id)
                 return
+            except EngineStopped:  # shutting down: the job resumes when a worker starts
+                log.warning("transcription %s: interrupted by shutdown", job.id)
+                return
             except EngineError as exc:
                 log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
                 status = self._fail(claim, exc.error_type, exc.message)
@@ -211,6 +225,24 @@ class JobRunner:
             audio = claim.audio_ms / 1000 if claim.audio_ms is not None else None
             self.metrics.job_finished(status, seconds, audio)
         self.on_finished()
+
+    def with_engine(self, work: Callable[[Engine], T], what: str) -> T:
+        """`work(engine)`; when the engine process crashed (or hung) under it, again with
+        the fresh one, up to `engine_retries` times."""
+        retries = self.config.engine_retries
+        attempt = 0
+        while True:
+            try:
+                return work(self.engine())
+            except EngineCrashed as exc:
+                attempt += 1
+                if attempt > retries:
+                    if not retries:
+                        raise
+                    raise EngineCrashed(
+                        f"{exc.message} It was tried {attempt} times.", exc.stage, exc.exitcode
+                    ) from exc
+                log.warning("%s: %s Retrying (%d of %d).", what, exc.message, attempt, retries)
 
     def _fail(self, claim: Claim, error_type: str, message: str) -> str | None:
         return "error" if self.store.fail(claim.job.id, claim.owner, error_type, message) else None
@@ -267,7 +299,6 @@ class JobRunner:
     def _transcribe(self, claim: Claim) -> str | None:
         """Returns the status the job ended in, or None if it was not this worker's to end."""
         job = claim.job
-        engine = self.engine()
         last_write = 0.0
 
         def on_progress(fraction: float) -> None:
@@ -285,13 +316,18 @@ class JobRunner:
             # The container's own figure refuses long audio before decoding it; decoding
             # stops at the limit too, for containers that declare none (or lie).
             self._check_duration(claim, probe_duration_ms(path), max_seconds)
-            transcript = engine.transcribe_file(
-                path,
-                engine_options(job),
-                on_progress=on_progress,
-                on_duration=lambda ms: self._check_duration(claim, int(ms), max_seconds),
-                max_seconds=max_seconds,
-            )
+
+            def transcribe(engine: Engine) -> Transcript:
+                claim.check()  # before a retry too: the job may have been deleted
+                return engine.transcribe_file(
+                    path,
+                    engine_options(job),
+                    on_progress=on_progress,
+                    on_duration=lambda ms: self._check_duration(claim, int(ms), max_seconds),
+                    max_seconds=max_seconds,
+                )
+
+            transcript = self.with_engine(transcribe, f"transcription {job.id}")
         tokens = [token.to_dict() for token in transcript.tokens]
         if not self.store.complete(job.id, claim.owner, transcript.text, tokens):
             raise LeaseLost(job.id)

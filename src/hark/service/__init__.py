@@ -23,7 +23,7 @@ from hark.jobs import (
     WebhookPolicy,
     WebhookSender,
     address_policy,
-    engine_loader,
+    engine_process,
     translation_pairs,
 )
 from hark.metrics import Metrics
@@ -103,17 +103,19 @@ class Hark:
             "hark-webhooks", WEBHOOK_POLL_SECONDS, self.webhooks.deliver_due
         )
         self._sweep_loop = Periodic("hark-sweep", settings.sweep_interval, self.retention.sweep)
-        engine = engine_loader(settings)
+        # The engine runs in a supervised child process, started when the workers start (or,
+        # in an API-only process, with the first realtime session).
+        self.engine = engine_process(settings)
         self.runner = JobRunner(
             self.store,
             self.blobs,
-            engine,
+            self.engine.started,
             RunnerConfig.from_settings(settings),
             self.quotas.for_project,
             on_finished=self._webhook_loop.wake,
             metrics=self.metrics,
         )
-        self.dispatcher = self._dispatcher(engine)
+        self.dispatcher = self._dispatcher(self.engine.wait_ready)
         # One pool for /readyz: checks that hang occupy its threads instead of each probe
         # starting (and leaving behind) threads of its own.
         self._ready_pool = ThreadPoolExecutor(3, thread_name_prefix="hark-ready")
@@ -213,6 +215,11 @@ class Hark:
         if partials or orphans:
             log.info("removed %d interrupted uploads and %d orphaned blobs", partials, len(orphans))
 
+    def engine_status(self) -> dict[str, object] | None:
+        """For /readyz: the engine process ("ok" with its pid, model, device..., or what is
+        wrong), or None where this process has not started one."""
+        return self.engine.status()
+
     def readiness(self) -> dict[str, str]:
         """Whether the database, the storage and the queue answer: "ok" or what failed."""
         checks = {
@@ -233,6 +240,7 @@ class Hark:
     def stop(self) -> None:
         self._jobs_loop.stop()
         self.dispatcher.stop()
+        self.engine.stop()
         self._webhook_loop.stop()
         self.webhooks.close()
         self._sweep_loop.stop()

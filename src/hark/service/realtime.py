@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from hark.engine import CONTAINER_FORMATS, decode_audio, wav_header
+from hark.engine import CONTAINER_FORMATS, wav_header
 from hark.jobs import JobRunner, engine_options
 from hark.store import Transcription
 
@@ -84,7 +84,6 @@ class RealtimeSession:
         self._out.close()
         if self.received == 0:
             return [], 0  # nothing was said: no tokens, not an error
-        audio = decode_audio(self.path, max_seconds=self.limits.max_audio_duration_seconds)
         config = self.config
         options = engine_options(
             Transcription(
@@ -100,7 +99,12 @@ class RealtimeSession:
                 else config.context,
             )
         )
-        transcript = self.runner.engine().transcribe([audio], options)
+        # Decoded by the engine process too: a decoder fault must not take the API down.
+        limit = self.limits.max_audio_duration_seconds
+        transcript = self.runner.with_engine(
+            lambda engine: engine.transcribe_file(self.path, options, max_seconds=limit),
+            "realtime session",
+        )
         tokens = [{**token.to_dict(), "is_final": True} for token in transcript.tokens]
         return tokens, transcript.duration_ms
 
