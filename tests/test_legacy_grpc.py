@@ -339,7 +339,7 @@ def test_invalid_config_stores_nothing(idle):
             ["upload", {"path": str(JFK), "model": "whisper-large-v9"}],
             ["upload", {"path": str(JFK), "model": "de_v2"}],  # English-only model
             ["upload", {"path": str(JFK), "reference_name": "r" * 257}],
-            ["upload", {"path": str(JFK), "audio_format": "pcm_s16be"}],
+            ["upload", {"path": str(JFK), "audio_format": "pcm_s12be"}],  # no such layout
             ["upload", {"path": str(JFK), "audio_format": "pcm_s16le"}],  # needs rate, channels
             ["list", {}],
         ],
@@ -350,7 +350,7 @@ def test_invalid_config_stores_nothing(idle):
     assert "Unknown model 'whisper-large-v9'" in refused[0]["error"]["details"]
     assert "does not support language 'de'" in refused[1]["error"]["details"]
     assert "longer than 256" in refused[2]["error"]["details"]
-    assert "Unsupported audio_format 'pcm_s16be'" in refused[3]["error"]["details"]
+    assert "Unsupported audio_format 'pcm_s12be'" in refused[3]["error"]["details"]
     assert "needs sample_rate_hertz" in refused[4]["error"]["details"]
     assert listed == {"ok": []}
     with idle.server.client(key) as api:

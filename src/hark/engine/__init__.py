@@ -1,17 +1,18 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import (
+from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
+from .audio_stream import (
     CONTAINER_FORMATS,
     RAW_FORMATS,
-    SAMPLE_RATE,
-    decode_audio,
-    decode_channels,
-    probe_duration_ms,
+    StreamDecoder,
+    raw_as_wav,
+    stream_decoder,
     wav_header,
 )
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
+from .streaming import END, FIN, StreamingConfig, StreamingRecognizer, StreamUpdate
 from .transcript import (
     AudioDecodeError,
     EngineError,
@@ -25,6 +26,8 @@ from .translation import Translators
 
 __all__ = [
     "CONTAINER_FORMATS",
+    "END",
+    "FIN",
     "RAW_FORMATS",
     "SAMPLE_RATE",
     "AudioDecodeError",
@@ -32,6 +35,10 @@ __all__ = [
     "EngineError",
     "Pipeline",
     "ProgressCallback",
+    "StreamDecoder",
+    "StreamUpdate",
+    "StreamingConfig",
+    "StreamingRecognizer",
     "Token",
     "TranscribeOptions",
     "Transcript",
@@ -47,5 +54,7 @@ __all__ = [
     "model_languages",
     "primary_language",
     "probe_duration_ms",
+    "raw_as_wav",
+    "stream_decoder",
     "wav_header",
 ]

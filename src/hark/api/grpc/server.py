@@ -15,7 +15,7 @@ from itertools import chain
 import grpc
 from pydantic import ValidationError
 
-from hark.engine import wav_header
+from hark.engine import raw_as_wav, wav_header
 from hark.service import (
     Conflict,
     Hark,
@@ -125,6 +125,7 @@ class SpeechService:
         raw = messages.raw_format(first.config)
         upload = self.hark.async_files.open(project_id, request)
         try:
+            convert = (lambda chunk: chunk) if raw is None else raw_as_wav(raw)
             if raw is not None:  # stored as a WAV file, which Hark decodes
                 config = first.config
                 header = wav_header(raw, config.sample_rate_hertz, config.num_audio_channels)
@@ -135,7 +136,7 @@ class SpeechService:
                 if eof and (message.audio or message.eof):
                     raise InvalidRequest("A message followed the one with eof=true.")
                 if message.audio:
-                    self.hark.files.write(upload, message.audio)
+                    self.hark.files.write(upload, convert(message.audio))
                 eof = message.eof
             if not context.is_active():
                 raise InvalidRequest("The client cancelled the upload.")
