@@ -3,10 +3,8 @@ model (no server): chunks in, final and non-final tokens out."""
 
 from __future__ import annotations
 
-import io
 import time
 
-import av
 import jiwer
 import numpy as np
 import pytest
@@ -26,6 +24,7 @@ from hark.engine import (
     get_engine,
     stream_decoder,
 )
+from media import encode_bytes
 
 CLIPS = ["1988-24833-0000.flac", "1988-24833-0001.flac", "3752-4944-0002.flac"]
 CHUNK = SAMPLE_RATE // 10  # 100 ms, as a live client sends
@@ -119,19 +118,7 @@ def test_prompt_and_terms_reach_the_decoder(engine):
 
 
 def _encode(container: str, codec: str, rate: int, channels: int = 1) -> bytes:
-    samples = decode_audio(JFK, sample_rate=rate)
-    layout = "mono" if channels == 1 else "stereo"
-    out = io.BytesIO()
-    with av.open(out, "w", format=container) as muxer:
-        stream = muxer.add_stream(codec, rate=rate)
-        stream.layout = layout
-        for start in range(0, len(samples), 4096):
-            chunk = np.tile(samples[start : start + 4096], (channels, 1)).T.reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(chunk.copy(), format="flt", layout=layout)
-            frame.sample_rate = rate
-            muxer.mux(stream.encode(frame))
-        muxer.mux(stream.encode(None))
-    return out.getvalue()
+    return encode_bytes(JFK, container, codec, rate, channels)
 
 
 def _decode_in_chunks(data: bytes, size: int, *args) -> np.ndarray:

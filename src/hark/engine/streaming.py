@@ -12,6 +12,7 @@ with faster-whisper) skips silence as it arrives and finds endpoints.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,7 @@ PAD = SAMPLE_RATE * 3 // 10  # audio kept before speech when silence is cut away
 @dataclass(frozen=True)
 class StreamingConfig:
     update_seconds: float = 0.5  # new audio between two decodes of the tail
+    min_window_seconds: float = 1.0  # shorter windows are too ambiguous to decode
     trim_seconds: float = 10.0  # beyond this, cut the buffer at a committed sentence end
     max_buffer_seconds: float = 20.0  # beyond this, cut at the last committed word
     beam_size: int = 1
@@ -108,6 +110,14 @@ class StreamingRecognizer:
     def _update(self, commit_all: bool = False) -> StreamUpdate:
         self._decoded_at = self._received
         speech = self._speech()
+        ended: list[Token] = []  # utterances that ended inside the new audio
+        while (split := self._endpoint_inside(speech)) is not None:
+            ended += self._settle_before(split)
+            speech = [
+                {"start": seg["start"] - split, "end": seg["end"] - split}
+                for seg in speech
+                if seg["start"] >= split
+            ]
         if speech:
             self._speech_pending = True
             self._speech_end_ms = self._ms(speech[-1]["end"])
@@ -120,6 +130,8 @@ class StreamingRecognizer:
         final: list[Token] = []
         if not speech and not self._previous:
             self._cut(len(self._buffer) - PAD)  # silence only: nothing to decode
+        elif not settle and len(self._buffer) < self.config.min_window_seconds * SAMPLE_RATE:
+            pass  # wait for more context
         else:
             if speech and not self._previous and speech[0]["start"] > PAD:
                 self._cut(speech[0]["start"] - PAD)  # skip the silence before the speech
@@ -131,12 +143,34 @@ class StreamingRecognizer:
             else:
                 self._trim()
         update = self._result(final, settle)
+        update.final[:0] = ended
         if settle:
             self._speech_pending = False
         if endpoint:
             at = self.total_ms
             update.final.append(Token(text=END, start_ms=at, end_ms=at, confidence=1.0))
         return update
+
+    def _endpoint_inside(self, speech: list[dict]) -> int | None:
+        """Where speech stopped for longer than the endpoint delay and then went on (audio
+        that arrived in one piece, e.g. after a slow decode), as a buffer index."""
+        if self.config.endpoint_delay_ms is None:
+            return None
+        gap = self.config.endpoint_delay_ms * SAMPLE_RATE // 1000
+        for before, after in itertools.pairwise(speech):
+            if after["start"] - before["end"] >= gap:
+                return before["end"]
+        return None
+
+    def _settle_before(self, split: int) -> list[Token]:
+        """Make the audio before `split` final, followed by <end>, and cut it off."""
+        whole, self._buffer = self._buffer, self._buffer[:split]
+        final = self._commit(self._decode())
+        self._buffer, self._previous = whole, []
+        at = self._ms(split) + (self.config.endpoint_delay_ms or 0)
+        self._cut(split)
+        self._speech_pending = False
+        return [*final, Token(text=END, start_ms=at, end_ms=at, confidence=1.0)]
 
     def _agreed(self, hypothesis: list[Token]) -> int:
         """How many leading tokens of `hypothesis` to commit: those the previous one agrees

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from hark.blobs import S3Options, open_blob_store
+from hark.engine import StreamingConfig
 from hark.jobs import (
     Dispatcher,
     InProcessDispatcher,
@@ -131,8 +132,13 @@ class Hark:
             self.catalog,
             self.runner,
             self.quotas,
-            settings.downloads_dir,
             settings.realtime_max_sessions,
+            StreamingConfig(
+                update_seconds=settings.realtime_update_seconds,
+                trim_seconds=settings.realtime_trim_seconds,
+                beam_size=settings.realtime_beam_size,
+            ),
+            settings.realtime_idle_timeout,
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
