@@ -11,6 +11,8 @@ import socket
 import sys
 from pathlib import Path
 
+from hark.cli_stream import add_stream_command
+
 log = logging.getLogger("hark")
 
 
@@ -529,6 +531,7 @@ def _add_client_commands(sub) -> None:
     jobs_delete = jobs_sub.add_parser("delete", parents=[remote], help="delete transcriptions")
     jobs_delete.add_argument("ids", nargs="+", metavar="ID")
     jobs.set_defaults(func=_client_command(cmd_jobs))
+    add_stream_command(sub, [remote], _client_command, _client)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from . import _plans as plans
 from ._api import AuthAPI, FilesAPI, ModelsAPI, SttAPI
 from ._core import Emit, Plan, Request, RetryPolicy, Sleep, Stepper
 from .errors import HarkValidationError
+from .realtime import RealtimeAPI
 from .webhooks import DEFAULT_TOLERANCE_SEC, WebhooksAPI
 
 DEFAULT_API_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -105,6 +106,11 @@ class BaseClient:
     def models(self) -> ModelsAPI:
         """List the available models."""
         return ModelsAPI(self)
+
+    @cached_property
+    def realtime(self) -> RealtimeAPI:
+        """Live recognition: `realtime.stt.connect(config=...)` (as the soniox SDK)."""
+        return RealtimeAPI(self, asynchronous=isinstance(self._http, httpx.AsyncClient))
 
     @cached_property
     def auth(self) -> AuthAPI:
