@@ -87,11 +87,14 @@ class StreamingRecognizer:
     def total_ms(self) -> int:
         return self._received * 1000 // SAMPLE_RATE
 
-    def feed(self, samples: np.ndarray) -> StreamUpdate | None:
-        """Add 16 kHz mono samples; an update once enough new audio arrived, else None."""
+    def feed(self, samples: np.ndarray, decode: bool = True) -> StreamUpdate | None:
+        """Add 16 kHz mono samples; an update once enough new audio arrived, else None
+        (always None without `decode`: for audio that is finalized right away)."""
         if len(samples):
             self._buffer = np.concatenate([self._buffer, samples.astype(np.float32)])
             self._received += len(samples)
+        if not decode:
+            return None
         if (self._received - self._decoded_at) < self.config.update_seconds * SAMPLE_RATE:
             return None
         return self._update()

@@ -77,12 +77,12 @@ class RealtimeSession:
         self.received = 0
         self.closed = False
 
-    def audio(self, chunk: bytes) -> dict | None:
+    def audio(self, chunk: bytes, live: bool = True) -> dict | None:
         """Take audio bytes; a message when the recogniser has news, else None."""
         self.received += len(chunk)
         if self.received > self.limits.max_file_size:
             raise PayloadTooLarge(f"The audio stream exceeded {self.limits.max_file_size} bytes.")
-        return self._message(self._feed(self._decoder.feed(chunk)))
+        return self._message(self._feed(self._decoder.feed(chunk), live))
 
     def finalize(self) -> dict:
         """Everything heard so far as final tokens, then <fin>."""
@@ -96,7 +96,13 @@ class RealtimeSession:
             last.final[:0] = pending.final
         return self._message(last)
 
-    def _feed(self, samples) -> StreamUpdate | None:
+    def transcribe(self, data: bytes) -> dict:
+        """All the audio at once (a short file): one decode, every token final."""
+        self.audio(data, live=False)
+        self._feed(self._decoder.finish(), decode=False)
+        return self._message(self._recognizer.finalize(marker=None))
+
+    def _feed(self, samples, decode: bool = True) -> StreamUpdate | None:
         self._samples += len(samples)
         if self._samples > self._max_samples:
             raise AudioDecodeError(
@@ -104,7 +110,7 @@ class RealtimeSession:
                 f"The audio stream is longer than the maximum of "
                 f"{self.limits.max_audio_duration_seconds:g} s.",
             )
-        return self._recognizer.feed(samples)
+        return self._recognizer.feed(samples, decode)
 
     @staticmethod
     def _message(update: StreamUpdate | None) -> dict | None:
