@@ -225,7 +225,7 @@ def limited(tmp_path_factory) -> Iterator[Server]:
         api_key="hark_test_" + secrets.token_hex(8),
         workers="0",
         realtime_max_sessions="1",
-        realtime_idle_timeout="2",
+        realtime_idle_timeout="6",
     )
     yield srv
     srv.stop()
@@ -241,6 +241,7 @@ def test_session_cap_and_a_vanished_client_frees_its_place_at_once(limited):
     for piece in chunks(audio)[:20]:
         ws.send(piece)
     ws.recv(timeout=60)  # the session is live
+    ws.send(json.dumps({"type": "keepalive"}))  # (and not idle)
     assert_session_error(session_messages(limited, config), 429, "Too many realtime sessions")
     ws.socket.close()  # vanish without a close frame
     time.sleep(0.5)
