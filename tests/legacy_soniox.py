@@ -120,7 +120,7 @@ def live(client, path, chunk_seconds=0.1, **config) -> dict:
     responses = []
     for r in transcribe_stream(paced(), client, **config):
         responses.append({**result(r), "sent_all": sent_all})
-    return {"responses": responses, "explicit_space": True}
+    return {"responses": responses}
 
 
 def descriptor(client) -> dict:
