@@ -288,23 +288,29 @@ class ContainerDecoder(StreamDecoder):
         self._pipe.close()
 
 
-def stream_decoder(
-    audio_format: str,
-    sample_rate: int | None = None,
-    channels: int | None = None,
-) -> StreamDecoder:
-    """The decoder for an `audio_format` (a raw one needs its rate and channel count)."""
+def check_format(audio_format: str, sample_rate: int | None, channels: int | None) -> None:
+    """Refuse an unknown `audio_format`, or a raw one without its rate and channel count."""
     if audio_format in RAW_FORMATS:
         if not (sample_rate and channels):
             raise AudioDecodeError(
                 "audio_format_incomplete",
                 f"audio_format {audio_format} needs sample_rate and num_channels.",
             )
-        return RawDecoder(audio_format, sample_rate, channels)
-    if audio_format in CONTAINER_FORMATS:
-        return ContainerDecoder()
-    raise AudioDecodeError(
-        "unsupported_audio_format",
-        f"Unsupported audio_format {audio_format!r} (supported: "
-        f"{', '.join(sorted(CONTAINER_FORMATS | set(RAW_FORMATS)))}).",
-    )
+    elif audio_format not in CONTAINER_FORMATS:
+        raise AudioDecodeError(
+            "unsupported_audio_format",
+            f"Unsupported audio_format {audio_format!r} (supported: "
+            f"{', '.join(sorted(CONTAINER_FORMATS | set(RAW_FORMATS)))}).",
+        )
+
+
+def stream_decoder(
+    audio_format: str,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+) -> StreamDecoder:
+    """The decoder for an `audio_format` (a raw one needs its rate and channel count)."""
+    check_format(audio_format, sample_rate, channels)
+    if audio_format in RAW_FORMATS:
+        return RawDecoder(audio_format, sample_rate or 0, channels or 0)
+    return ContainerDecoder()

@@ -20,6 +20,7 @@ from hark.engine import (
     StreamingConfig,
     StreamingRecognizer,
     StreamUpdate,
+    check_format,
     stream_decoder,
 )
 from hark.jobs import JobRunner, engine_options
@@ -158,7 +159,7 @@ class RealtimeService:
         self.catalog.check_language_hints(config.language_hints or [])
         self.catalog.check_translation(config.translation)
         try:  # a raw layout needs its rate and channels; nothing else decodes
-            stream_decoder(config.audio_format, config.sample_rate, config.num_channels).close()
+            check_format(config.audio_format, config.sample_rate, config.num_channels)
         except AudioDecodeError as exc:
             raise InvalidRequest(exc.message, error_type=exc.error_type) from None
 
