@@ -112,15 +112,20 @@ def test_async_sdk_endpoint_detection(server):
             async def send() -> None:
                 for piece in chunks(audio):
                     await session.send_byte_chunk(piece)
-                    await asyncio.sleep(CHUNK_S / 2)
+                    await asyncio.sleep(CHUNK_S)
                 await session.finish()
 
             sender = asyncio.create_task(send())
-            events = [event async for event in session.receive_events()]
+            events = []
+            async for event in session.receive_events():
+                events.append(event)
+                live.append(not sender.done() and any(t.text[:1] != "<" for t in event.tokens))
             await sender
             return events
 
+    live: list[bool] = []
     events = asyncio.run(run())
+    assert any(live), "tokens arrived while audio was still being sent"
     assert events[-1].finished
     texts = [t.text for e in events for t in e.tokens if t.is_final]
     assert texts.count("<end>") == 2
