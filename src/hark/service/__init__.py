@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Literal
 
 from hark.blobs import S3Options, open_blob_store
-from hark.engine import StreamingConfig
 from hark.jobs import (
     Dispatcher,
     InProcessDispatcher,
@@ -47,7 +46,7 @@ from .files import FileService
 from .invox import InvoxService
 from .models import ModelCatalog
 from .quotas import Limits, Quotas
-from .realtime import RealtimeConfig, RealtimeService, RealtimeSession
+from .realtime import RealtimeConfig, RealtimeService, RealtimeSession, StreamingConfig
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
 from .retention import Retention
 from .transcriptions import TranscriptionService
