@@ -20,6 +20,7 @@ from websockets.sync.client import connect
 from conftest import DEV_CLEAN, JFK, Server, normalize, start_server
 from hark.engine import SAMPLE_RATE, decode_audio
 from media import encode_bytes
+from services import free_port
 
 KITTENS = DEV_CLEAN / "1988-24833-0000.flac"  # "the two stray kittens gradually make ..."
 CHUNK_S = 0.1
@@ -231,6 +232,7 @@ def limited(tmp_path_factory) -> Iterator[Server]:
         workers="0",
         realtime_max_sessions="1",
         realtime_idle_timeout="6",
+        grpc_port=str(free_port()),
     )
     yield srv
     srv.stop()
@@ -253,6 +255,40 @@ def test_session_cap_and_a_vanished_client_frees_its_place_at_once(limited):
     scratch = limited.data_dir / "downloads"
     assert not [p for p in scratch.rglob("*") if p.is_file()]
     messages = session_messages(limited, config, *chunks(audio)[:10], "")
+    assert messages[-1]["finished"] is True
+
+
+def test_a_cancelled_grpc_stream_frees_its_session_at_once(limited):
+    """TranscribeStream shares the session cap; a call cancelled mid-stream frees its place."""
+    import grpc
+
+    from hark.api.grpc import speech_service_pb2 as pb
+    from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
+
+    config = pb.TranscriptionConfig(
+        audio_format="pcm_s16le", sample_rate_hertz=16_000, num_audio_channels=1
+    )
+    audio = chunks(pcm16(decode_audio(JFK)))
+    sending = threading.Event()
+
+    def requests():
+        yield pb.TranscribeStreamRequest(api_key=limited.api_key, config=config)
+        for piece in audio:
+            yield pb.TranscribeStreamRequest(audio=piece)
+            sending.set()
+            time.sleep(CHUNK_S)
+
+    port = int(limited.env["HARK_GRPC_PORT"])
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = SpeechServiceStub(channel).TranscribeStream(requests())
+        first = next(call)  # live: words while audio is still being sent
+        assert first.result.words and sending.is_set()
+        assert first.result.total_proc_time_ms < len(audio) * CHUNK_S * 1000
+        config_message = json.dumps({"model": "stt-rt-v5", **RAW_CONFIG})
+        assert_session_error(session_messages(limited, config_message), 429, "Too many")
+        call.cancel()
+    time.sleep(0.5)
+    messages = session_messages(limited, config_message, *audio[:10], "")
     assert messages[-1]["finished"] is True
 
 

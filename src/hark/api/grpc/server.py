@@ -196,7 +196,10 @@ class SpeechService:
         try:
             for request in chain([first], requests):
                 if request.audio and (message := session.audio(request.audio)) is not None:
-                    yield self._live_response(message, include_nonfinal)
+                    response = self._live_response(message, include_nonfinal)
+                    # Without non-final words, an update that made nothing final is no news.
+                    if response.result.words or include_nonfinal:
+                        yield response
             if not session.closed:
                 yield self._live_response(session.finish(), include_nonfinal)
         finally:
