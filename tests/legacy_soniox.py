@@ -14,11 +14,17 @@ import base64
 import json
 import sys
 import time
+from pathlib import Path
 
 import grpc
 from soniox import speech_service_pb2 as pb
 from soniox.speech_service import SpeechClient, SpeechContext, SpeechContextEntry
-from soniox.transcribe_file import transcribe_file_async
+from soniox.transcribe_file import (
+    transcribe_file_async,
+    transcribe_file_short,
+    transcribe_file_stream,
+)
+from soniox.transcribe_live import transcribe_stream
 
 from proto_schema import schema
 
@@ -50,6 +56,7 @@ def result(r) -> dict:
     return {
         "channel": r.channel,
         "text": " ".join(w.text for w in r.words),  # as the SDK's examples join them
+        "joined": "".join(w.text for w in r.words),  # as the legacy async guide does
         "words": words,
         "final_proc_time_ms": r.final_proc_time_ms,
         "speakers": [s.speaker for s in r.speakers],
@@ -96,6 +103,26 @@ def merge(client, responses) -> dict:
     return results(client.GetTranscribeAsyncResult("replayed"))
 
 
+def live(client, path, chunk_seconds=0.1, **config) -> dict:
+    """transcribe_stream (the microphone helper's engine) fed raw 16 kHz PCM at real-time
+    pace: each response's words, and whether all audio had been sent when it arrived."""
+    data = Path(path).read_bytes()
+    size = int(32_000 * chunk_seconds)
+    sent_all = False
+
+    def paced():
+        nonlocal sent_all
+        for start in range(0, len(data), size):
+            yield data[start : start + size]
+            time.sleep(chunk_seconds)
+        sent_all = True
+
+    responses = []
+    for r in transcribe_stream(paced(), client, **config):
+        responses.append({**result(r), "sent_all": sent_all})
+    return {"responses": responses}
+
+
 def descriptor(client) -> dict:
     return schema(pb.DESCRIPTOR)
 
@@ -112,6 +139,9 @@ OPERATIONS = {
         "expires": response.expires_datetime.ToDatetime().isoformat(),
     },
     "merge": merge,
+    "short": lambda client, path, **config: result(transcribe_file_short(path, client, **config)),
+    "stream": lambda client, path, **config: result(transcribe_file_stream(path, client, **config)),
+    "live": live,
     "descriptor": descriptor,
 }
 

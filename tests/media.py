@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import wave
 from fractions import Fraction
 from pathlib import Path
@@ -73,3 +74,21 @@ def video_without_audio(path: Path) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def encode_bytes(source: Path, container: str, codec: str, rate: int, channels: int = 1) -> bytes:
+    """`source` re-encoded in memory: a container, or a raw FFmpeg format (s16be, mulaw...)
+    written by FFmpeg's own muxers, at any rate, the mono speech copied to every channel."""
+    samples = decode_audio(source, sample_rate=rate)
+    layout = "mono" if channels == 1 else "stereo"
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as muxer:
+        stream = muxer.add_stream(codec, rate=rate)
+        stream.layout = layout
+        for start in range(0, len(samples), 4096):
+            chunk = np.tile(samples[start : start + 4096], (channels, 1)).T.reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk.copy(), format="flt", layout=layout)
+            frame.sample_rate = rate
+            muxer.mux(stream.encode(frame))
+        muxer.mux(stream.encode(None))
+    return out.getvalue()

@@ -287,7 +287,15 @@ def test_bulk_deletes(fresh_sdk):
 def test_models_and_raw_requests(sdk):
     models = sdk.models.list().models
     assert {"stt-async-v5", "stt-async-v3"} <= {m.id for m in models}
-    assert all(m.transcription_mode == "async" and m.languages for m in models)
+    modes = {m.id: m.transcription_mode for m in models if m.languages}
+    assert len(modes) == len(models)
+    assert {i for i, mode in modes.items() if mode == "real_time"} == {
+        "stt-rt-v5",
+        "stt-rt-v4",
+        "stt-rt-v3",
+        "stt-rt-preview",
+    }
+    assert {"stt-async-v5", "stt-async-v3"} <= {i for i, m in modes.items() if m == "async"}
     response = sdk.request("GET", "models")
     assert response.status_code == 200 and response.json()["models"]
     missing = sdk.request("GET", f"/files/{MISSING}")  # errors are returned, not raised

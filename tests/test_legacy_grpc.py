@@ -29,6 +29,7 @@ from conftest import AUDIO, JFK, Server, normalize, start_server, upload
 from hark.api.grpc import messages
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
+from hark.engine import decode_audio
 from hark.service.models import ModelCatalog
 from hark.store import Database, Store
 from proto_schema import schema
@@ -339,7 +340,7 @@ def test_invalid_config_stores_nothing(idle):
             ["upload", {"path": str(JFK), "model": "whisper-large-v9"}],
             ["upload", {"path": str(JFK), "model": "de_v2"}],  # English-only model
             ["upload", {"path": str(JFK), "reference_name": "r" * 257}],
-            ["upload", {"path": str(JFK), "audio_format": "pcm_s16be"}],
+            ["upload", {"path": str(JFK), "audio_format": "pcm_s12be"}],  # no such layout
             ["upload", {"path": str(JFK), "audio_format": "pcm_s16le"}],  # needs rate, channels
             ["list", {}],
         ],
@@ -350,7 +351,7 @@ def test_invalid_config_stores_nothing(idle):
     assert "Unknown model 'whisper-large-v9'" in refused[0]["error"]["details"]
     assert "does not support language 'de'" in refused[1]["error"]["details"]
     assert "longer than 256" in refused[2]["error"]["details"]
-    assert "Unsupported audio_format 'pcm_s16be'" in refused[3]["error"]["details"]
+    assert "Unsupported audio_format 'pcm_s12be'" in refused[3]["error"]["details"]
     assert "needs sample_rate_hertz" in refused[4]["error"]["details"]
     assert listed == {"ok": []}
     with idle.server.client(key) as api:
@@ -400,9 +401,9 @@ def test_raw_stream_errors(idle):
         assert too_big.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
         with pytest.raises(grpc.RpcError) as other:
-            stub.Transcribe(pb.TranscribeRequest(api_key=idle.server.api_key))
+            list(stub.TranscribeMeeting(iter([pb.TranscribeMeetingRequest(api_key="k")])))
         assert other.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert "Hark does not implement Transcribe" in other.value.details()
+        assert "Hark does not implement TranscribeMeeting" in other.value.details()
     assert idle.server.partial_uploads() == []
 
 
@@ -493,3 +494,53 @@ def test_legacy_model_names():
     assert request.client_reference_id == "ref"
     current = pb.TranscriptionConfig(model="stt-async-v5")
     assert messages.transcription_request(current, "", catalog).model == "stt-async-v5"
+
+
+# -- Transcribe and TranscribeStream: the realtime sessions, with explicit space words ----
+
+
+def _spaced(words: list[dict]) -> None:
+    """explicit_space words: spaces and punctuation are words of their own."""
+    assert any(w["text"] == " " for w in words)
+    assert all(w["text"] == " " or w["text"] == w["text"].strip() for w in words)
+
+
+@pytest.mark.parametrize("version", [REFERENCE, PRE_EOF])
+def test_transcribe_short_and_stream(legacy, version):
+    """transcribe_file_short (unary Transcribe) and transcribe_file_stream: every word
+    final; joined with "" the sentence reads normally, joined with " " it still works."""
+    short, streamed = legacy.run(
+        [["short", {"path": str(JFK)}], ["stream", {"path": str(JFK), "model": "en_v2"}]],
+        version=version,
+    )
+    for outcome in (short, streamed):
+        result = outcome["ok"]
+        assert JFK_TEXT in normalize(result["text"])
+        assert "ask not what your country can do for you" in result["joined"].lower()
+        assert "  " not in result["joined"]
+        assert all(w["is_final"] for w in result["words"])
+        _spaced(result["words"])
+
+
+def test_transcribe_stream_live_with_nonfinal(legacy, tmp_path):
+    """transcribe_stream with include_nonfinal, audio at real-time pace: words arrive
+    while audio is still being sent, non-final ones among them, and the SDK's merge of
+    the responses gives the whole sentence."""
+    from media import write_wav
+
+    raw = tmp_path / "jfk.raw"
+    raw.write_bytes(write_wav(decode_audio(JFK), tmp_path / "jfk.wav").read_bytes()[44:])
+    config = {"audio_format": "pcm_s16le", "sample_rate_hertz": 16000, "num_audio_channels": 1}
+    (outcome,) = legacy.run([["live", {"path": str(raw), "include_nonfinal": True, **config}]])
+    responses = outcome["ok"]["responses"]
+    early = [r for r in responses if not r["sent_all"] and r["words"]]
+    assert early, "words came while the audio was still being sent"
+    assert any(not w["is_final"] for r in early for w in r["words"])
+    merged: list[dict] = []
+    for response in responses:  # the SDK's update_result
+        while merged and not merged[-1]["is_final"]:
+            merged.pop()
+        merged += response["words"]
+    text = "".join(w["text"] for w in merged)
+    assert all(w["is_final"] for w in merged)
+    assert JFK_TEXT in normalize(text)

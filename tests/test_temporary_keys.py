@@ -34,8 +34,7 @@ def realtime_text(server, api_key: str, **config) -> str:
         events = list(session.receive_events())
     assert not [e.error_message for e in events if e.error_code]
     assert events[-1].finished
-    assert all(t.is_final for e in events for t in e.tokens)
-    return "".join(t.text for e in events for t in e.tokens)
+    return "".join(t.text for e in events for t in e.tokens if t.is_final)
 
 
 def raw_session(server, first_message: dict, **kwargs) -> list[dict]:
@@ -73,11 +72,8 @@ def test_single_use_key_is_spent_by_its_first_session(server):
         {"model": "stt-rt-v5"},
         additional_headers={"Authorization": f"Bearer {key.api_key}"},
     )
-    assert messages == [
-        {
-            "error_code": 401,
-            "error_message": "This single-use temporary API key has already been used.",
-        }
+    assert [(m["error_code"], m["error_message"]) for m in messages] == [
+        (401, "This single-use temporary API key has already been used.")
     ]
 
 
@@ -144,7 +140,9 @@ def test_bad_messages_end_the_session_with_an_error(server):
             ws.send(json.dumps({"model": "stt-rt-v5"}))
             ws.send(control)
             messages = [json.loads(m) for m in ws]
-        assert messages == [{"error_code": 400, "error_message": "Unknown control message."}]
+        assert [(m["error_code"], m["error_message"]) for m in messages] == [
+            (400, "Unknown control message.")
+        ]
     (bad_model,) = raw_session(server, {"model": "nope"}, additional_headers=auth)
     assert bad_model["error_code"] == 400 and "Unknown model" in bad_model["error_message"]
 

@@ -124,6 +124,14 @@ class Settings(BaseSettings):
 
     # Realtime WebSocket sessions transcribed at once, per process (more get an error).
     realtime_max_sessions: int = Field(default=4, ge=1)
+    # Live recognition (docs/api/realtime.md): new audio between two decodes of the
+    # unconfirmed tail, the beam width of those decodes, the buffer length beyond which it
+    # is cut at a committed sentence end, and how long a session may stay silent (no
+    # message at all; the SDK's keepalives count) before it is closed.
+    realtime_update_seconds: float = Field(default=0.5, gt=0, le=5)
+    realtime_beam_size: int = Field(default=1, ge=1)
+    realtime_trim_seconds: float = Field(default=10.0, ge=2, le=15)
+    realtime_idle_timeout: float = Field(default=30.0, gt=0)
 
     # Pre-signed uploads (POST /v1/files/upload-url, Invox generate-presigned-url): the
     # scheme, host and any path prefix clients reach Hark at, for the absolute URLs handed

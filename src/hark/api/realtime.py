@@ -1,4 +1,9 @@
-"""WebSocket /transcribe-websocket: Soniox's realtime protocol over Hark's batch engine."""
+"""WebSocket /transcribe-websocket: Soniox's realtime protocol (CONTRACTS §1.9, §6), live.
+
+One task receives frames into a queue (so a slow decode never stalls the socket, and a
+client that vanishes frees its session at once); the session loop takes every audio frame
+waiting, decodes them together, and answers with final and non-final tokens.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import asyncio
 import json
 import logging
 import time
+import uuid
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -20,14 +27,15 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 SUBPROTOCOL = "soniox-api-key"  # browsers: new WebSocket(url, ["soniox-api-key", key])
-IDLE_TIMEOUT = 30.0  # longest wait for the next message (the SDK keeps alive every 5 s)
+GONE = object()  # the client disconnected
 
 
 class SessionError(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, error_type: str = "invalid_request") -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.error_type = error_type
 
 
 def _handshake_key(ws: WebSocket) -> tuple[str | None, str | None]:
@@ -41,7 +49,10 @@ def _handshake_key(ws: WebSocket) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _config(text: str) -> RealtimeConfig:
+def _config(message: dict) -> RealtimeConfig:
+    text = message.get("text")
+    if text is None:
+        raise SessionError(400, "The first message must be the JSON config, not audio.")
     try:
         return RealtimeConfig.model_validate_json(text)
     except ValidationError as exc:
@@ -53,69 +64,144 @@ def _config(text: str) -> RealtimeConfig:
 @router.websocket("/transcribe-websocket")
 async def transcribe_websocket(ws: WebSocket) -> None:
     hark = ws.app.state.hark
+    idle = hark.realtime.idle_timeout
+    request_id = str(uuid.uuid4())
     handshake_key, subprotocol = _handshake_key(ws)
     await ws.accept(subprotocol=subprotocol)
     session: RealtimeSession | None = None
+    receiver: asyncio.Task | None = None
     try:
-        config = _config(await asyncio.wait_for(ws.receive_text(), IDLE_TIMEOUT))
+        try:
+            first = await asyncio.wait_for(ws.receive(), idle)
+        except TimeoutError:
+            raise SessionError(408, f"No config message arrived within {idle:g} s.") from None
+        if first["type"] == "websocket.disconnect":
+            return
+        config = _config(first)
         if handshake_key and config.api_key:
             raise SessionError(400, "Send the API key in one place only, not in both.")
         hark.realtime.check(config)
+        # Authenticated before any audio is read.
         key = await run_in_threadpool(
             hark.keys.authenticate_for, handshake_key or config.api_key, USAGE
         )
         ends = time.monotonic() + key.max_session_seconds if key.max_session_seconds else None
-        session = hark.realtime.open(config, key.project_id)
-        while True:
-            wait = IDLE_TIMEOUT if ends is None else min(IDLE_TIMEOUT, ends - time.monotonic())
-            try:
-                message = await asyncio.wait_for(ws.receive(), max(wait, 0.001))
-            except TimeoutError:
-                if ends is not None and time.monotonic() >= ends:
-                    raise SessionError(
-                        408, "The session exceeded max_session_duration_seconds."
-                    ) from None
-                raise SessionError(408, f"No message for {IDLE_TIMEOUT:g} s.") from None
-            if message["type"] == "websocket.disconnect":
-                return
-            if message.get("bytes") is not None:
-                await run_in_threadpool(session.write, message["bytes"])
-            elif message.get("text") == "":
-                break  # end of audio
-            elif _control_type(message.get("text")) not in ("keepalive", "finalize"):
-                # (finalize needs no action: everything is final at the end anyway)
-                raise SessionError(400, "Unknown control message.")
-        tokens, duration_ms = await run_in_threadpool(session.finish)
-        progress = {"final_audio_proc_ms": duration_ms, "total_audio_proc_ms": duration_ms}
-        await ws.send_json({"tokens": tokens, **progress})
-        await ws.send_json({"tokens": [], **progress, "finished": True})
-        await ws.close()
+        session = await run_in_threadpool(hark.realtime.open, config, key.project_id)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        receiver = asyncio.create_task(_receive(ws, queue, session, idle, ends))
+        if await _serve(ws, session, queue):
+            await ws.close()
     except WebSocketDisconnect:
         return
-    except (SessionError, ServiceError, EngineError, TimeoutError, ValueError) as exc:
-        code, message = _describe(exc)
-        await ws.send_json({"error_code": code, "error_message": message})
-        await ws.close()
+    except (SessionError, ServiceError, EngineError) as exc:
+        await _send_error(ws, exc, request_id)
+    except Exception as exc:
+        log.error("realtime session failed", exc_info=exc)
+        error = SessionError(500, "The server encountered an error.", "internal_error")
+        await _send_error(ws, error, request_id)
     finally:
+        if receiver is not None:
+            receiver.cancel()
         if session is not None:
             session.close()
 
 
-def _control_type(text: str | None) -> str | None:
+async def _receive(
+    ws: WebSocket,
+    queue: asyncio.Queue,
+    session: RealtimeSession,
+    idle: float,
+    ends: float | None,
+) -> None:
+    """Frames into `queue` until the client finishes, leaves or falls silent."""
+    while True:
+        wait = idle if ends is None else min(idle, ends - time.monotonic())
+        try:
+            message = await asyncio.wait_for(ws.receive(), max(wait, 0.001))
+        except TimeoutError:
+            if ends is not None and time.monotonic() >= ends:
+                error = SessionError(408, "The session exceeded max_session_duration_seconds.")
+            else:
+                error = SessionError(408, f"No message for {idle:g} s: the session timed out.")
+            await queue.put(error)
+            return
+        except (WebSocketDisconnect, RuntimeError):
+            message = {"type": "websocket.disconnect"}
+        if message["type"] == "websocket.disconnect":
+            session.close()  # free it now, even while a decode is still running
+            await queue.put(GONE)
+            return
+        data = message.get("bytes")
+        await queue.put(data if data is not None else message.get("text") or "")
+        if data is None and not message.get("text"):
+            return  # "" ends the audio: nothing more is read
+
+
+async def _serve(ws: WebSocket, session: RealtimeSession, queue: asyncio.Queue) -> bool:
+    """Answer the queued frames; True once finished (False: the client left)."""
+    pending: Any = None
+    while True:
+        item = pending if pending is not None else await queue.get()
+        pending = None
+        if item is GONE:
+            return False
+        if isinstance(item, Exception):
+            raise item
+        if isinstance(item, bytes):
+            chunks = [item]
+            while not queue.empty():  # take all audio waiting: one decode for all of it
+                following = queue.get_nowait()
+                if not isinstance(following, bytes):
+                    pending = following
+                    break
+                chunks.append(following)
+            reply = await run_in_threadpool(session.audio, b"".join(chunks))
+        elif item == "":
+            reply = await run_in_threadpool(session.finish)
+            await ws.send_json(reply)
+            await ws.send_json({**reply, "tokens": [], "finished": True})
+            return True
+        else:
+            control = _control_type(item)
+            if control == "finalize":
+                reply = await run_in_threadpool(session.finalize)
+            elif control == "keepalive":
+                reply = None
+            else:
+                raise SessionError(400, "Unknown control message.")
+        if reply is not None and not session.closed:
+            await ws.send_json(reply)
+
+
+def _control_type(text: str) -> str | None:
     try:
-        payload = json.loads(text or "")
+        payload = json.loads(text)
     except ValueError:
-        return None
+        raise SessionError(400, "A text message must be JSON (or empty to finish).") from None
     return payload.get("type") if isinstance(payload, dict) else None
 
 
-def _describe(exc: Exception) -> tuple[int, str]:
+async def _send_error(ws: WebSocket, exc: Exception, request_id: str) -> None:
+    code, message, error_type = _describe(exc)
+    try:
+        await ws.send_json(
+            {
+                "error_code": code,
+                "error_message": message,
+                "error_type": error_type,
+                "request_id": request_id,
+            }
+        )
+        await ws.close()
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client is gone already
+
+
+def _describe(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, SessionError):
-        return exc.code, exc.message
+        return exc.code, exc.message, exc.error_type
     if isinstance(exc, ServiceError):
-        return exc.status_code, exc.message
+        return exc.status_code, exc.message, exc.error_type
     if isinstance(exc, EngineError):  # the audio's fault, unless the engine crashed on it
-        return 500 if exc.error_type == "engine_crashed" else 400, exc.message
-    if isinstance(exc, TimeoutError):
-        return 408, f"No config message arrived within {IDLE_TIMEOUT:g} s."
-    return 400, f"Malformed message: {exc}"
+        return 500 if exc.error_type == "engine_crashed" else 400, exc.message, exc.error_type
+    return 500, "The server encountered an error.", "internal_error"

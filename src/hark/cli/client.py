@@ -295,7 +295,54 @@ def jobs_delete(
     return 0
 
 
+@_client_command
+def stream(
+    source: Annotated[str, typer.Argument(metavar="FILE|-")],
+    api_key: ApiKey = None,
+    base_url: BaseUrl = None,
+    model: Annotated[str, typer.Option(help="realtime model id")] = "stt-rt-v5",
+    audio_format: Annotated[
+        str, typer.Option(help="auto (containers) or a raw layout: pcm_s16le...")
+    ] = "auto",
+    sample_rate: Annotated[int | None, typer.Option(help="raw audio: samples per second")] = None,
+    num_channels: Annotated[
+        int | None, typer.Option(help="raw audio: interleaved channels")
+    ] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(metavar="CODE", help="language hint")
+    ] = None,
+    endpoints: Annotated[
+        bool, typer.Option("--endpoints", help="end lines at speech pauses")
+    ] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="send as fast as possible")] = False,
+    output_format: Annotated[
+        Literal["text", "jsonl"], typer.Option("--format", help="output format")
+    ] = "text",
+) -> int:
+    """Transcribe a file or stdin live over the realtime WebSocket.
+
+    Send FILE (or - for stdin: raw PCM or any container) at real-time pace and print the
+    final text as it is committed; on a terminal the non-final tail is shown after it and
+    updated in place."""
+    from .stream import stream as run_stream
+
+    with _client(api_key, base_url) as client:
+        return run_stream(
+            client,
+            source,
+            model=model,
+            audio_format=audio_format,
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            language=language,
+            endpoints=endpoints,
+            fast=fast,
+            output_format=output_format,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command()(transcribe)
+    app.command()(stream)
     app.add_typer(files, name="files")
     app.add_typer(jobs, name="jobs")

@@ -25,6 +25,7 @@ from ._api import (
 )
 from ._core import Emit, Plan, Request, RetryPolicy, Sleep, Stepper, T
 from .errors import HarkValidationError
+from .realtime import RealtimeAPI
 from .webhooks import DEFAULT_TOLERANCE_SEC, WebhooksAPI
 
 DEFAULT_API_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -92,6 +93,11 @@ class BaseClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base_url={self.api_base_url!r})"
+
+    @cached_property
+    def realtime(self) -> RealtimeAPI:
+        """Live recognition: `realtime.stt.connect(config=...)` (as the soniox SDK)."""
+        return RealtimeAPI(self, asynchronous=isinstance(self._http, httpx.AsyncClient))
 
     @cached_property
     def webhooks(self) -> WebhooksAPI:

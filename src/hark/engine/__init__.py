@@ -1,19 +1,21 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import (
+from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
+from .audio_stream import (
     CONTAINER_FORMATS,
     RAW_FORMATS,
-    SAMPLE_RATE,
-    decode_audio,
-    decode_channels,
-    probe_duration_ms,
+    StreamDecoder,
+    check_format,
+    raw_as_wav,
+    stream_decoder,
     wav_header,
 )
 from .diarization import diarization_features
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
-from .process import EngineCrashed, EngineProcess, EngineStopped, Supervision
+from .process import EngineCrashed, EngineProcess, EngineStopped, EngineStream, Supervision
+from .streaming import END, FIN, StreamingConfig, StreamingRecognizer, StreamUpdate
 from .transcript import (
     AudioDecodeError,
     EngineError,
@@ -27,6 +29,8 @@ from .translation import Translators
 
 __all__ = [
     "CONTAINER_FORMATS",
+    "END",
+    "FIN",
     "RAW_FORMATS",
     "SAMPLE_RATE",
     "AudioDecodeError",
@@ -35,8 +39,13 @@ __all__ = [
     "EngineError",
     "EngineProcess",
     "EngineStopped",
+    "EngineStream",
     "Pipeline",
     "ProgressCallback",
+    "StreamDecoder",
+    "StreamUpdate",
+    "StreamingConfig",
+    "StreamingRecognizer",
     "Supervision",
     "Token",
     "TranscribeOptions",
@@ -44,6 +53,7 @@ __all__ = [
     "TranslationRequest",
     "Translators",
     "WhisperEngine",
+    "check_format",
     "decode_audio",
     "decode_channels",
     "diarization_features",
@@ -54,5 +64,7 @@ __all__ = [
     "model_languages",
     "primary_language",
     "probe_duration_ms",
+    "raw_as_wav",
+    "stream_decoder",
     "wav_header",
 ]

@@ -152,23 +152,42 @@ class WhisperEngine:
         )
         tokens: list[Token] = []
         for segment in segments:
-            for word in segment.words or [_segment_as_word(segment)]:
-                text = word.word if tokens else word.word.lstrip()
-                if not text:
-                    continue
-                start_ms = offset_ms + round(word.start * 1000)
-                tokens.append(
-                    Token(
-                        text=text,
-                        start_ms=start_ms,
-                        end_ms=max(start_ms, offset_ms + round(word.end * 1000)),
-                        confidence=round(float(word.probability), 4),
-                        language=info.language,
-                    )
-                )
+            tokens += _words(segment, info.language, offset_ms)
             if on_progress and duration_s > 0:
                 on_progress(min(segment.end / duration_s, 1.0))
+        tokens = [t for t in tokens if t.text]
+        while tokens and not tokens[0].text.lstrip():
+            tokens.pop(0)
+        if tokens:
+            tokens[0] = replace(tokens[0], text=tokens[0].text.lstrip())
         return tokens, info.language
+
+    def language_for(self, audio: np.ndarray, options: TranscribeOptions) -> str | None:
+        """The language to recognize `audio` in (None: let Whisper detect it)."""
+        return self._choose_language(audio, options)
+
+    def decode_window(
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        prompt: str | None,
+        hotwords: tuple[str, ...],
+        offset_ms: int,
+        beam_size: int,
+    ) -> list[Token]:
+        """Word tokens of a short window (< 30 s) for streaming: no VAD (the caller gates
+        on speech), texts as Whisper spells them (with their leading spaces)."""
+        segments, info = self._model.transcribe(
+            audio,
+            language=language,
+            beam_size=beam_size,
+            word_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            hotwords=", ".join(hotwords) or None,
+            initial_prompt=prompt or None,
+        )
+        return [t for segment in segments for t in _words(segment, info.language, offset_ms)]
 
     def _by_segment(
         self,
@@ -239,6 +258,22 @@ def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:
         language = text_language("".join(t.text for t in sentence), candidates)
         out += [replace(t, language=language) for t in sentence] if language else sentence
     return out
+
+
+def _words(segment, language: str, offset_ms: int) -> list[Token]:
+    tokens = []
+    for word in segment.words or [_segment_as_word(segment)]:
+        start_ms = offset_ms + round(word.start * 1000)
+        tokens.append(
+            Token(
+                text=word.word,
+                start_ms=start_ms,
+                end_ms=max(start_ms, offset_ms + round(word.end * 1000)),
+                confidence=round(float(word.probability), 4),
+                language=language,
+            )
+        )
+    return tokens
 
 
 @dataclass

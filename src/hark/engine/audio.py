@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import av
@@ -110,34 +109,6 @@ def probe_duration_ms(path: str | Path) -> int | None:
     except (av.FFmpegError, ValueError):
         return None
     return None
-
-
-# `audio_format` names (Soniox's) of containers the decoder recognizes by probing.
-CONTAINER_FORMATS = frozenset(
-    {"auto", "aac", "aiff", "amr", "asf", "flac", "mp3", "ogg", "wav", "webm"}
-)
-# Raw sample formats a WAV header can describe: name -> (WAVE format tag, bits per sample).
-RAW_FORMATS = {
-    "pcm_s16le": (1, 16),
-    "pcm_s32le": (1, 32),
-    "pcm_f32le": (3, 32),
-    "mulaw": (7, 8),
-    "alaw": (6, 8),
-}
-_UNKNOWN_SIZE = 0xFFFFFFFF  # decoders read such a chunk to the end of the file
-
-
-def wav_header(audio_format: str, sample_rate: int, channels: int) -> bytes:
-    """A WAV header that turns raw samples of unknown length (streamed after it) into a
-    file `decode_audio` reads; `audio_format` is a key of RAW_FORMATS."""
-    tag, bits = RAW_FORMATS[audio_format]
-    block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", tag, channels, sample_rate, sample_rate * block, block, bits)
-    return (
-        b"RIFF" + struct.pack("<I", _UNKNOWN_SIZE) + b"WAVE"
-        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-        + b"data" + struct.pack("<I", _UNKNOWN_SIZE)
-    )  # fmt: skip
 
 
 def _reason(exc: Exception) -> str:

@@ -11,7 +11,9 @@ import numpy as np
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
 from .audio import SAMPLE_RATE, decode_audio, decode_channels
 from .diarization import assign_speakers, diarization_features, get_diarizer, number_speakers
+from .streaming import FIN, StreamingConfig, StreamingRecognizer, StreamUpdate
 from .transcript import (
+    EngineError,
     ProgressCallback,
     Token,
     TranscribeOptions,
@@ -37,6 +39,8 @@ class Pipeline:
         self.asr: WhisperEngine = get_engine(config)
         self.translators = get_translators(config)
         diarization_features(config)  # logs, as the engine starts, which path diarization takes
+        # Live streams (realtime sessions) by id: their recognisers live where the model does.
+        self._streams: dict[str, StreamingRecognizer] = {}
 
     def transcribe_file(
         self,
@@ -114,6 +118,34 @@ class Pipeline:
         return Transcript.from_tokens(
             tokens, duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE, language=language
         )
+
+    # -- live streams: one recogniser per realtime session, fed from one thread at a time --
+
+    def stream_open(
+        self, stream_id: str, options: TranscribeOptions, config: StreamingConfig, **_: object
+    ) -> None:
+        self._streams[stream_id] = StreamingRecognizer(self.asr, options, config)
+
+    def stream_feed(
+        self, stream_id: str, samples: np.ndarray, decode: bool = True, **_: object
+    ) -> StreamUpdate | None:
+        return self._stream(stream_id).feed(samples, decode)
+
+    def stream_finalize(
+        self, stream_id: str, marker: str | None = FIN, **_: object
+    ) -> StreamUpdate:
+        return self._stream(stream_id).finalize(marker)
+
+    def stream_close(self, stream_id: str, **_: object) -> None:
+        self._streams.pop(stream_id, None)
+
+    def _stream(self, stream_id: str) -> StreamingRecognizer:
+        try:
+            return self._streams[stream_id]
+        except KeyError:  # the engine process restarted under the session
+            raise EngineError(
+                "engine_crashed", "The speech engine restarted; this live session was lost."
+            ) from None
 
 
 @loaded_once

@@ -36,6 +36,7 @@ import signal
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -47,6 +48,7 @@ import numpy as np
 from .asr import EngineConfig
 from .diarization import diarization_features
 from .pipeline import Pipeline, get_pipeline
+from .streaming import FIN, StreamingConfig, StreamUpdate
 from .transcript import EngineError, ProgressCallback, TranscribeOptions, Transcript
 
 log = logging.getLogger(__name__)
@@ -165,6 +167,12 @@ class EngineProcess:
         **more: Any,
     ) -> Transcript:
         return self.call("transcribe", channels, options, on_progress=on_progress, **more)
+
+    def open_stream(self, options: TranscribeOptions, config: StreamingConfig) -> EngineStream:
+        """A live stream whose recogniser runs in the engine process."""
+        stream = EngineStream(self, uuid.uuid4().hex)
+        self.call("stream_open", stream.id, options, config)
+        return stream
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Run `Pipeline.<method>(*args, **kwargs)` in the engine process."""
@@ -422,6 +430,26 @@ class EngineProcess:
                         STAGES.get(request.stage, request.stage),
                     )
                     child.process.kill()
+
+
+class EngineStream:
+    """A live stream in the engine process: `StreamingRecognizer`'s interface, one round
+    trip over the pipe per call. If the engine process crashes, the next call raises
+    `EngineCrashed` (or `engine_crashed`: the fresh process does not know the stream)."""
+
+    def __init__(self, engine: EngineProcess, stream_id: str) -> None:
+        self.engine = engine
+        self.id = stream_id
+
+    def feed(self, samples: np.ndarray, decode: bool = True) -> StreamUpdate | None:
+        return self.engine.call("stream_feed", self.id, samples, decode)
+
+    def finalize(self, marker: str | None = FIN) -> StreamUpdate:
+        return self.engine.call("stream_finalize", self.id, marker)
+
+    def close(self) -> None:
+        with contextlib.suppress(EngineError, EngineStopped, EngineFailure):
+            self.engine.call("stream_close", self.id)
 
 
 def describe_exit(exitcode: int | None) -> str:

@@ -46,7 +46,7 @@ from .files import FileService
 from .invox import InvoxService
 from .models import ModelCatalog
 from .quotas import Limits, Quotas
-from .realtime import RealtimeConfig, RealtimeService, RealtimeSession
+from .realtime import RealtimeConfig, RealtimeService, RealtimeSession, StreamingConfig
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
 from .retention import Retention
 from .transcriptions import TranscriptionService
@@ -133,8 +133,13 @@ class Hark:
             self.catalog,
             self.runner,
             self.quotas,
-            settings.downloads_dir,
             settings.realtime_max_sessions,
+            StreamingConfig(
+                update_seconds=settings.realtime_update_seconds,
+                trim_seconds=settings.realtime_trim_seconds,
+                beam_size=settings.realtime_beam_size,
+            ),
+            settings.realtime_idle_timeout,
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(

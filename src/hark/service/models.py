@@ -14,6 +14,8 @@ Pair = tuple[str, str]
 
 # Names the Soniox SDKs send by default; all run Hark's configured model.
 SONIOX_ALIASES = ("stt-async-v5", "stt-async-v4", "stt-async-v3", "stt-async-preview")
+# Model names of the realtime WebSocket: the same weights, recognised live.
+REALTIME_ALIASES = ("stt-rt-v5", "stt-rt-v4", "stt-rt-v3", "stt-rt-preview")
 
 
 class ModelCatalog:
@@ -119,4 +121,6 @@ class ModelCatalog:
         }
         models = [{"id": self.model_id, "aliased_model_id": None, **base}]
         models += [{"id": a, "aliased_model_id": self.model_id, **base} for a in SONIOX_ALIASES]
+        live = {**base, "transcription_mode": "real_time", "supports_max_endpoint_delay": True}
+        models += [{"id": a, "aliased_model_id": self.model_id, **live} for a in REALTIME_ALIASES]
         return models

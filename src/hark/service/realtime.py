@@ -1,120 +1,138 @@
-"""The transcribe-websocket use case (CONTRACTS §1.9), the use temporary keys exist for.
+"""The transcribe-websocket use case (CONTRACTS §1.9, §6): live recognition.
 
-Hark runs one batch model, so a session buffers the stream and transcribes it when the
-client finishes: every token arrives final, at the end. The protocol is Soniox's, so
-realtime clients (and browser code holding a temporary key) work unchanged.
+Audio frames are decoded as they arrive (any raw layout, or a container decoded while it
+streams) and fed to the engine's streaming recogniser on the same model as batch jobs;
+each session answers with final tokens (sent once) and the current non-final tail.
+Sessions run in the API process, at most `realtime_max_sessions` at once.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
-from pathlib import Path
+from dataclasses import replace
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from hark.engine import CONTAINER_FORMATS, wav_header
+from hark.engine import (
+    SAMPLE_RATE,
+    AudioDecodeError,
+    EngineStream,
+    StreamingConfig,
+    StreamUpdate,
+    check_format,
+    stream_decoder,
+)
 from hark.jobs import JobRunner, engine_options
 from hark.store import Transcription
 
 from .errors import InvalidRequest, PayloadTooLarge, TooManyRequests
-from .models import ModelCatalog
+from .models import REALTIME_ALIASES, ModelCatalog
 from .quotas import Limits, Quotas
 from .requests import LanguageCode, StructuredContext, TranslationConfig, _Lenient
 
 USAGE = "transcribe_websocket"
-# Container formats are decoded by probing; raw PCM needs its layout declared (and is
-# spooled behind a WAV header that declares it).
-RAW_FORMATS = {"pcm_s16le"}
-REALTIME_ALIASES = ("stt-rt-v5", "stt-rt-v4", "stt-rt-v3", "stt-rt-preview")
+DEFAULT_ENDPOINT_DELAY_MS = 2000
 
 
 class RealtimeConfig(_Lenient):
-    """The first message of a session."""
+    """The first message of a session (every field of the SDK's RealtimeSTTConfig)."""
 
     model: str = Field(min_length=1, max_length=64)
     audio_format: str = "auto"
-    num_channels: int | None = Field(default=None, ge=1, le=8)
-    sample_rate: int | None = Field(default=None, ge=4000, le=192_000)
+    num_channels: int | None = Field(default=None, ge=1, le=64)
+    sample_rate: int | None = Field(default=None, ge=1000, le=384_000)
     language_hints: list[LanguageCode] | None = Field(default=None, max_length=100)
     language_hints_strict: bool | None = None
     context: StructuredContext | Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    enable_speaker_diarization: bool | None = None
+    enable_speaker_diarization: bool | None = None  # accepted; live tokens carry no speaker
     enable_language_identification: bool | None = None
-    translation: TranslationConfig | None = None
-    client_reference_id: str | None = None
+    enable_endpoint_detection: bool | None = None
+    max_endpoint_delay_ms: int | None = Field(default=None, ge=500, le=3000)
+    # Accepted for compatibility; the endpoint is silence longer than the delay.
+    endpoint_sensitivity: float | None = Field(default=None, ge=-1, le=1)
+    endpoint_latency_adjustment_level: int | None = Field(default=None, ge=0, le=3)
+    translation: TranslationConfig | None = None  # accepted; live tokens are not translated
+    client_reference_id: str | None = Field(default=None, max_length=256)
     api_key: str | None = None  # deprecated place for the key; kept for SDK <= 2.5
 
 
 class RealtimeSession:
-    """Audio of one session, spooled to disk as it arrives."""
+    """One live stream: bytes in, protocol messages (tokens and progress) out. Methods are
+    called from one thread at a time, except close(), which may come from any."""
 
     def __init__(
         self,
         config: RealtimeConfig,
-        runner: JobRunner,
-        scratch: Path,
+        recognizer: EngineStream,
         limits: Limits,
         release: threading.Semaphore,
     ) -> None:
         self.config = config
-        self.runner = runner
         self.limits = limits
-        self.max_bytes = limits.max_file_size
-        self._release = release
-        scratch.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=scratch, suffix=".stream")
-        self.path = Path(name)
-        self._out = os.fdopen(fd, "wb")
-        if config.audio_format in RAW_FORMATS:
-            channels, rate = config.num_channels or 1, config.sample_rate or 16_000
-            self._out.write(wav_header(config.audio_format, rate, channels))
+        self._release: threading.Semaphore | None = release
+        self._decoder = stream_decoder(config.audio_format, config.sample_rate, config.num_channels)
+        self._recognizer = recognizer
+        self._max_samples = int(limits.max_audio_duration_seconds * SAMPLE_RATE)
+        self._samples = 0
         self.received = 0
+        self.closed = False
 
-    def write(self, chunk: bytes) -> None:
+    def audio(self, chunk: bytes, live: bool = True) -> dict | None:
+        """Take audio bytes; a message when the recogniser has news, else None."""
         self.received += len(chunk)
-        if self.received > self.max_bytes:
-            raise PayloadTooLarge(f"The audio stream exceeded {self.max_bytes} bytes.")
-        self._out.write(chunk)
+        if self.received > self.limits.max_file_size:
+            raise PayloadTooLarge(f"The audio stream exceeded {self.limits.max_file_size} bytes.")
+        return self._message(self._feed(self._decoder.feed(chunk), live))
 
-    def finish(self) -> tuple[list[dict], int]:
-        """Transcribe everything received; returns final tokens and the audio length (ms)."""
-        self._out.close()
-        if self.received == 0:
-            return [], 0  # nothing was said: no tokens, not an error
-        config = self.config
-        options = engine_options(
-            Transcription(
-                language_hints=config.language_hints,
-                language_hints_strict=config.language_hints_strict,
-                enable_language_identification=bool(config.enable_language_identification),
-                enable_speaker_diarization=bool(config.enable_speaker_diarization),
-                translation=config.translation.model_dump(exclude_none=True)
-                if config.translation is not None
-                else None,
-                context=config.context.model_dump(exclude_none=True)
-                if isinstance(config.context, StructuredContext)
-                else config.context,
+    def finalize(self) -> dict:
+        """Everything heard so far as final tokens, then <fin>."""
+        return self._message(self._recognizer.finalize())
+
+    def finish(self) -> dict:
+        """The end of the audio: the rest of the stream decoded and made final."""
+        pending = self._feed(self._decoder.finish())
+        last = self._recognizer.finalize(marker=None)
+        if pending is not None:
+            last.final[:0] = pending.final
+        return self._message(last)
+
+    def transcribe(self, data: bytes) -> dict:
+        """All the audio at once (a short file): one decode, every token final."""
+        self.audio(data, live=False)
+        self._feed(self._decoder.finish(), decode=False)
+        return self._message(self._recognizer.finalize(marker=None))
+
+    def _feed(self, samples, decode: bool = True) -> StreamUpdate | None:
+        self._samples += len(samples)
+        if self._samples > self._max_samples:
+            raise AudioDecodeError(
+                "audio_too_long",
+                f"The audio stream is longer than the maximum of "
+                f"{self.limits.max_audio_duration_seconds:g} s.",
             )
-        )
-        # Decoded by the engine process too: a decoder fault must not take the API down.
-        limit = self.limits.max_audio_duration_seconds
-        transcript = self.runner.with_engine(
-            lambda engine: engine.transcribe_file(self.path, options, max_seconds=limit),
-            "realtime session",
-        )
-        tokens = [{**token.to_dict(), "is_final": True} for token in transcript.tokens]
-        return tokens, transcript.duration_ms
+        return self._recognizer.feed(samples, decode)
+
+    @staticmethod
+    def _message(update: StreamUpdate | None) -> dict | None:
+        if update is None:
+            return None
+        tokens = [{**t.to_dict(), "is_final": True} for t in update.final]
+        tokens += [{**t.to_dict(), "is_final": False} for t in update.tentative]
+        return {
+            "tokens": tokens,
+            "final_audio_proc_ms": update.final_ms,
+            "total_audio_proc_ms": update.total_ms,
+        }
 
     def close(self) -> None:
-        if not self._out.closed:
-            self._out.close()
-        self.path.unlink(missing_ok=True)
-        if self._release is not None:
-            self._release.release()
-            self._release = None
+        """Free the session at once (also while a thread still works on its audio)."""
+        self.closed = True
+        self._decoder.close()
+        self._recognizer.close()
+        release, self._release = self._release, None
+        if release is not None:
+            release.release()
 
 
 class RealtimeService:
@@ -123,14 +141,16 @@ class RealtimeService:
         catalog: ModelCatalog,
         runner: JobRunner,
         quotas: Quotas,
-        scratch: Path,
         max_sessions: int,
+        streaming: StreamingConfig,
+        idle_timeout: float,
     ) -> None:
         self.catalog = catalog
         self.runner = runner
         self.quotas = quotas
-        self.scratch = scratch
         self.max_sessions = max_sessions
+        self.streaming = streaming
+        self.idle_timeout = idle_timeout
         self._sessions = threading.Semaphore(max_sessions)
 
     def check(self, config: RealtimeConfig) -> None:
@@ -139,12 +159,10 @@ class RealtimeService:
             self.catalog.resolve(config.model)
         self.catalog.check_language_hints(config.language_hints or [])
         self.catalog.check_translation(config.translation)
-        audio_format = config.audio_format
-        if audio_format not in CONTAINER_FORMATS | RAW_FORMATS:
-            supported = ", ".join(sorted(CONTAINER_FORMATS | RAW_FORMATS))
-            raise InvalidRequest(f"Unsupported audio_format {audio_format!r} ({supported}).")
-        if audio_format in RAW_FORMATS and not (config.sample_rate and config.num_channels):
-            raise InvalidRequest(f"audio_format {audio_format} needs sample_rate and num_channels.")
+        try:  # a raw layout needs its rate and channels; nothing else decodes
+            check_format(config.audio_format, config.sample_rate, config.num_channels)
+        except AudioDecodeError as exc:
+            raise InvalidRequest(exc.message, error_type=exc.error_type) from None
 
     def open(self, config: RealtimeConfig, project_id: str) -> RealtimeSession:
         """A session for a config that passed `check` (done before authenticating, so a
@@ -157,7 +175,33 @@ class RealtimeService:
             )
         try:
             limits = self.quotas.for_project(project_id)
-            return RealtimeSession(config, self.runner, self.scratch, limits, self._sessions)
+            # The recogniser runs in the engine process, next to the model: a native fault
+            # there ends this session with an error, never the API.
+            recognizer = self.runner.engine().open_stream(
+                _options(config), self._streaming_for(config)
+            )
+            return RealtimeSession(config, recognizer, limits, self._sessions)
         except BaseException:
             self._sessions.release()
             raise
+
+    def _streaming_for(self, config: RealtimeConfig) -> StreamingConfig:
+        if not config.enable_endpoint_detection:
+            return self.streaming
+        delay = config.max_endpoint_delay_ms or DEFAULT_ENDPOINT_DELAY_MS
+        return replace(self.streaming, endpoint_delay_ms=delay)
+
+
+def _options(config: RealtimeConfig):
+    """Language hints, context terms (hotwords) and prompt, as batch jobs use them."""
+    return engine_options(
+        Transcription(
+            language_hints=config.language_hints,
+            language_hints_strict=config.language_hints_strict,
+            enable_language_identification=bool(config.enable_language_identification),
+            enable_speaker_diarization=False,
+            context=config.context.model_dump(exclude_none=True)
+            if isinstance(config.context, StructuredContext)
+            else config.context,
+        )
+    )

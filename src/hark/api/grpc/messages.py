@@ -151,6 +151,67 @@ def word(token: dict) -> pb.Word:
     )
 
 
+_PUNCTUATION = re.compile(r"^([^\w\s]*)(.*?)([^\w\s]*)$", re.DOTALL)
+
+
+def spaced_words(tokens: list[dict]) -> list[pb.Word]:
+    """Words for `explicit_space` clients: spaces and punctuation as words of their own, so
+    joining the texts with "" gives the spaced sentence (and " " still separates words)."""
+    words: list[pb.Word] = []
+    for token in tokens:
+        text = token["text"]
+        if not text.strip():
+            continue
+        final = bool(token.get("is_final", True))
+        whole = word(token)
+        whole.is_final = final
+        if text[:1].isspace():  # (the first word of a stream has no space before it)
+            words.append(pb.Word(text=" ", start_ms=whole.start_ms, is_final=final))
+        before, core, after = _PUNCTUATION.match(text.strip()).groups()
+        stamp = {"start_ms": whole.start_ms, "is_final": final, "confidence": whole.confidence}
+        words += [pb.Word(text=mark, **stamp) for mark in before]
+        if core:
+            whole.text = core
+            words.append(whole)
+        end = whole.start_ms + whole.duration_ms
+        words += [pb.Word(text=mark, **{**stamp, "start_ms": end}) for mark in after]
+    return words
+
+
+def live_result(message: dict, include_nonfinal: bool) -> pb.Result:
+    """A session message (final tokens, then the non-final tail) as a legacy Result."""
+    tokens = [
+        t
+        for t in message["tokens"]
+        if not t["text"].startswith("<") and (include_nonfinal or t["is_final"])
+    ]
+    return pb.Result(
+        words=spaced_words(tokens),
+        final_proc_time_ms=message["final_audio_proc_ms"],
+        total_proc_time_ms=message["total_audio_proc_ms"],
+    )
+
+
+def live_metadata() -> pb.TranscriptionMetadata:
+    return pb.TranscriptionMetadata(package_version=f"hark {__version__}", explicit_space=True)
+
+
+def live_config(config: pb.TranscriptionConfig, catalog: ModelCatalog) -> dict:
+    """The realtime session config a Transcribe/TranscribeStream config asks for."""
+    model, language = _model(config.model, catalog)
+    phrases = [p for entry in config.speech_context.entries for p in entry.phrases if p.strip()]
+    raw = raw_format(config)
+    return {
+        "model": model,
+        "audio_format": raw or "auto",
+        "sample_rate": config.sample_rate_hertz or None,
+        "num_channels": config.num_audio_channels or None,
+        "language_hints": [language] if language else None,
+        "context": {"terms": list(dict.fromkeys(phrases))} if phrases else None,
+        "enable_endpoint_detection": config.enable_endpoint_detection or None,
+    }
+
+
 def result_responses(
     tokens: list[dict],
     per_channel: bool,

@@ -1,4 +1,5 @@
-"""soniox.speech_service.SpeechService: the legacy Soniox async RPCs over Hark's use cases.
+"""soniox.speech_service.SpeechService: the legacy Soniox RPCs over Hark's use cases: the
+async ones, and Transcribe/TranscribeStream on the realtime sessions.
 
 The API key travels in each request's `api_key` field (the first message of a stream);
 failures leave as gRPC status codes with a readable message (CONTRACTS §2.4).
@@ -15,7 +16,7 @@ from itertools import chain
 import grpc
 from pydantic import ValidationError
 
-from hark.engine import wav_header
+from hark.engine import raw_as_wav, wav_header
 from hark.service import (
     Conflict,
     Hark,
@@ -23,6 +24,8 @@ from hark.service import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    RealtimeConfig,
+    RealtimeSession,
     ServiceError,
     TooManyRequests,
     Unauthenticated,
@@ -103,7 +106,7 @@ def _streaming(method: Callable) -> Callable:
 
 
 class SpeechService:
-    """The five async RPCs; `handler()` answers every other RPC UNIMPLEMENTED."""
+    """The async RPCs and the live ones; `handler()` answers every other RPC UNIMPLEMENTED."""
 
     def __init__(self, hark: Hark) -> None:
         self.hark = hark
@@ -125,6 +128,7 @@ class SpeechService:
         raw = messages.raw_format(first.config)
         upload = self.hark.async_files.open(project_id, request)
         try:
+            convert = (lambda chunk: chunk) if raw is None else raw_as_wav(raw)
             if raw is not None:  # stored as a WAV file, which Hark decodes
                 config = first.config
                 header = wav_header(raw, config.sample_rate_hertz, config.num_audio_channels)
@@ -135,7 +139,7 @@ class SpeechService:
                 if eof and (message.audio or message.eof):
                     raise InvalidRequest("A message followed the one with eof=true.")
                 if message.audio:
-                    self.hark.files.write(upload, message.audio)
+                    self.hark.files.write(upload, convert(message.audio))
                 eof = message.eof
             if not context.is_active():
                 raise InvalidRequest("The client cancelled the upload.")
@@ -153,6 +157,60 @@ class SpeechService:
         # The reference name doubles as the file's name (it is the only name there is).
         job = self.hark.async_files.finish(upload, request, first.reference_name or "audio")
         return pb.TranscribeAsyncResponse(file_id=job.id)
+
+    def _session(self, request) -> RealtimeSession:
+        """A live session (the WebSocket's) for a Transcribe/TranscribeStream config."""
+        project_id = self._project(request.api_key)
+        if request.config.enable_separate_recognition_per_channel:
+            raise InvalidRequest(
+                "Separate recognition per channel is served by TranscribeAsync; Transcribe "
+                "and TranscribeStream recognise the channels mixed."
+            )
+        config = RealtimeConfig(**messages.live_config(request.config, self.hark.catalog))
+        self.hark.realtime.check(config)
+        return self.hark.realtime.open(config, project_id)
+
+    @_unary
+    def Transcribe(self, request: pb.TranscribeRequest, context):
+        """Short audio in one message: every word final (transcribe_file_short)."""
+        session = self._session(request)
+        try:
+            message = session.transcribe(request.audio)
+        finally:
+            session.close()
+        return pb.TranscribeResponse(
+            result=messages.live_result(message, include_nonfinal=False),
+            metadata=messages.live_metadata(),
+        )
+
+    @_streaming
+    def TranscribeStream(self, requests: Iterator[pb.TranscribeStreamRequest], context):
+        """Live: a response whenever words became final (and, with include_nonfinal, the
+        current guess after them, replaced by the next response's)."""
+        first = next(requests, None)
+        if first is None:
+            raise InvalidRequest("The request stream was empty.")
+        include_nonfinal = first.config.include_nonfinal
+        session = self._session(first)
+        context.add_callback(session.close)  # a cancelled call frees its session at once
+        try:
+            for request in chain([first], requests):
+                if request.audio and (message := session.audio(request.audio)) is not None:
+                    response = self._live_response(message, include_nonfinal)
+                    # Without non-final words, an update that made nothing final is no news.
+                    if response.result.words or include_nonfinal:
+                        yield response
+            if not session.closed:
+                yield self._live_response(session.finish(), include_nonfinal)
+        finally:
+            session.close()
+
+    @staticmethod
+    def _live_response(message: dict, include_nonfinal: bool) -> pb.TranscribeStreamResponse:
+        return pb.TranscribeStreamResponse(
+            result=messages.live_result(message, include_nonfinal),
+            metadata=messages.live_metadata(),
+        )
 
     @_unary
     def GetTranscribeAsyncStatus(self, request: pb.GetTranscribeAsyncStatusRequest, context):
@@ -208,7 +266,7 @@ class SpeechService:
 
     def handler(self) -> grpc.GenericRpcHandler:
         """Every RPC of the service: ours, and UNIMPLEMENTED with a readable message for the
-        rest (Transcribe, TranscribeStream, speech contexts, speakers, storage, ...)."""
+        rest (TranscribeMeeting, speech contexts, speakers, storage, ...)."""
         handlers = {}
         for method in pb.DESCRIPTOR.services_by_name["SpeechService"].methods:
             behaviour = getattr(self, method.name, None) or _unimplemented(method.name)
@@ -230,9 +288,9 @@ def _unimplemented(name: str) -> Callable:
     def behaviour(request, context: grpc.ServicerContext):
         context.abort(
             Code.UNIMPLEMENTED,
-            f"Hark does not implement {name}. The legacy API it serves is the async one: "
-            "TranscribeAsync, GetTranscribeAsyncStatus, GetTranscribeAsyncResult, "
-            "DeleteTranscribeAsyncFile and CreateTemporaryApiKey.",
+            f"Hark does not implement {name}. Of the legacy API it serves Transcribe, "
+            "TranscribeStream, TranscribeAsync, GetTranscribeAsyncStatus, "
+            "GetTranscribeAsyncResult, DeleteTranscribeAsyncFile and CreateTemporaryApiKey.",
         )
 
     return behaviour
