@@ -94,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from hark.jobs import job_concurrency
     from hark.service import Hark
 
     settings = _settings(args)
@@ -115,7 +116,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             log.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
         return hark.dispatcher.run_worker(  # type: ignore[attr-defined]
             hark.runner.run,
-            concurrency=max(settings.workers, 1),
+            concurrency=job_concurrency(settings),
             hostname=f"hark-{os.getpid()}@{socket.gethostname()}",
             on_ready=lambda: log.info("hark worker ready: taking jobs from the queue"),
         )

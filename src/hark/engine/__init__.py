@@ -10,6 +10,7 @@ from .audio import (
     probe_duration_ms,
     wav_header,
 )
+from .batching import default_batch_size
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
 from .transcript import (
@@ -40,6 +41,7 @@ __all__ = [
     "WhisperEngine",
     "decode_audio",
     "decode_channels",
+    "default_batch_size",
     "get_engine",
     "get_pipeline",
     "get_translators",

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .batching import BatchScheduler, BatchSettings
 from .languages import WHISPER_LANGUAGES
 from .text_language import text_language
 from .transcript import (
@@ -40,6 +41,10 @@ class EngineConfig:
     vad_filter: bool = True
     translation_models_dir: str | None = None  # CTranslate2 (OPUS-MT/Argos) packages
     apertium: bool = True  # use installed Apertium pairs
+    # Batching across jobs (engine/batching.py): windows per batch (1 = off, each job runs
+    # faster-whisper's sequential transcribe) and the longest wait for a fuller batch.
+    batch_size: int = 1
+    batch_wait_ms: float = 30.0
 
 
 def resolve_model(model: str) -> str:
@@ -99,6 +104,10 @@ class WhisperEngine:
                 f"The speech model {config.model!r} could not be loaded; see the server log.",
             ) from exc
         self.multilingual = bool(self._model.model.is_multilingual)
+        batching = BatchSettings(config.batch_size, config.batch_wait_ms)
+        self.scheduler = (
+            BatchScheduler(self._model, batching, config.beam_size) if batching.enabled else None
+        )
 
     def transcribe(
         self,
@@ -132,6 +141,8 @@ class WhisperEngine:
         offset_ms: int = 0,
         task: str = "transcribe",
     ) -> tuple[list[Token], str]:
+        if self.scheduler and language and task == "transcribe" and self.config.vad_filter:
+            return self._recognize_batched(audio, language, options, on_progress, offset_ms)
         duration_s = len(audio) / SAMPLE_RATE
         segments, info = self._model.transcribe(
             audio,
@@ -146,22 +157,42 @@ class WhisperEngine:
         tokens: list[Token] = []
         for segment in segments:
             for word in segment.words or [_segment_as_word(segment)]:
-                text = word.word if tokens else word.word.lstrip()
-                if not text:
-                    continue
-                start_ms = offset_ms + round(word.start * 1000)
-                tokens.append(
-                    Token(
-                        text=text,
-                        start_ms=start_ms,
-                        end_ms=max(start_ms, offset_ms + round(word.end * 1000)),
-                        confidence=round(float(word.probability), 4),
-                        language=info.language,
-                    )
-                )
+                _append_word(
+                    tokens, word.word, word.start, word.end, word.probability, info.language,
+                    offset_ms,
+                )  # fmt: skip
             if on_progress and duration_s > 0:
                 on_progress(min(segment.end / duration_s, 1.0))
         return tokens, info.language
+
+    def _recognize_batched(
+        self,
+        audio: np.ndarray,
+        language: str,
+        options: TranscribeOptions,
+        on_progress: ProgressCallback | None,
+        offset_ms: int,
+    ) -> tuple[list[Token], str]:
+        """Like _recognize, through the scheduler shared with every other running job."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(
+            self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language
+        )
+        assert self.scheduler is not None
+        words = self.scheduler.transcribe(
+            audio,
+            tokenizer,
+            prompt=options.prompt or None,
+            hotwords=", ".join(options.hotwords) or None,
+            on_progress=on_progress,
+        )
+        tokens: list[Token] = []
+        for word in words:
+            _append_word(
+                tokens, word.text, word.start, word.end, word.probability, language, offset_ms
+            )
+        return tokens, language
 
     def _by_segment(
         self,
@@ -224,6 +255,32 @@ class WhisperEngine:
         """Whisper's translate task: English text of speech in `language`."""
         tokens, _ = self._recognize(audio, language, TranscribeOptions(), None, task="translate")
         return "".join(t.text for t in tokens)
+
+
+def _append_word(
+    tokens: list[Token],
+    text: str,
+    start_s: float,
+    end_s: float,
+    probability: float,
+    language: str,
+    offset_ms: int,
+) -> None:
+    """Append a recognised word (times in seconds from `offset_ms`) as a Token; the first
+    token of a transcript starts without a space, empty words are dropped."""
+    text = text if tokens else text.lstrip()
+    if not text:
+        return
+    start_ms = offset_ms + round(start_s * 1000)
+    tokens.append(
+        Token(
+            text=text,
+            start_ms=start_ms,
+            end_ms=max(start_ms, offset_ms + round(end_s * 1000)),
+            confidence=round(float(probability), 4),
+            language=language,
+        )
+    )
 
 
 def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:

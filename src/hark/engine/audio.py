@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
@@ -17,9 +19,17 @@ def decode_audio(
     path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
 ) -> np.ndarray:
     """Return mono float32 samples in [-1, 1]; raise AudioDecodeError with a readable reason.
-    With `max_seconds`, decoding stops (audio_too_long) as soon as the audio exceeds it, so a
-    container that under-declares its length cannot fill memory."""
-    return _decode(path, sample_rate, max_seconds, mono=True)[0]
+    The samples are streamed to an (already unlinked) scratch file and memory-mapped, so
+    however long the audio, only the pages being read are in memory. With `max_seconds`,
+    decoding stops (audio_too_long) as soon as the audio exceeds it, so a container that
+    under-declares its length cannot fill the disk."""
+    with tempfile.TemporaryFile(prefix="hark-audio-") as scratch:
+        for block in _blocks(path, sample_rate, max_seconds, layout=lambda _: "mono"):
+            scratch.write((block[0].astype(np.float32) / 32768.0).tobytes())
+        if scratch.tell() == 0:
+            raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
+        scratch.flush()
+        return np.memmap(scratch, dtype=np.float32, mode="r")
 
 
 def decode_channels(
@@ -33,6 +43,18 @@ def _decode(
     path: str | Path, sample_rate: int, max_seconds: float | None, mono: bool
 ) -> np.ndarray:
     """Samples as a (channels, n) float32 array."""
+    layout = (lambda stream: "mono") if mono else (lambda stream: stream.layout.name)
+    chunks = list(_blocks(path, sample_rate, max_seconds, layout))
+    if not chunks or sum(c.shape[1] for c in chunks) == 0:
+        raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
+    return np.concatenate(chunks, axis=1).astype(np.float32) / 32768.0
+
+
+def _blocks(
+    path: str | Path, sample_rate: int, max_seconds: float | None, layout: Callable
+) -> Iterator[np.ndarray]:
+    """The first audio stream as (channels, n) int16 blocks, resampled as they are decoded;
+    `layout(stream)` names the channel layout wanted."""
     max_samples = int(max_seconds * sample_rate) if max_seconds else None
     try:
         container = av.open(str(path), metadata_errors="ignore")
@@ -44,28 +66,25 @@ def _decode(
         if not container.streams.audio:
             raise AudioDecodeError("no_audio_stream", "The file contains no audio stream.")
         stream = container.streams.audio[0]
-        layout = "mono" if mono else stream.layout.name
-        resampler = av.AudioResampler(format="s16p", layout=layout, rate=sample_rate)
-        chunks: list[np.ndarray] = []
+        resampler = av.AudioResampler(format="s16p", layout=layout(stream), rate=sample_rate)
         try:
             total = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-                    total += chunks[-1].shape[1]
+                    block = out.to_ndarray()
+                    total += block.shape[1]
+                    yield block
                 if max_samples is not None and total > max_samples:
                     raise AudioDecodeError(
                         "audio_too_long",
                         f"The audio is longer than the maximum of {max_seconds:g} s.",
                     )
-            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+            for out in resampler.resample(None):
+                yield out.to_ndarray()
         except (av.FFmpegError, ValueError) as exc:
             raise AudioDecodeError(
                 "audio_decode_error", f"The audio stream is corrupt: {_reason(exc)}"
             ) from exc
-    if not chunks or sum(c.shape[1] for c in chunks) == 0:
-        raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
-    return np.concatenate(chunks, axis=1).astype(np.float32) / 32768.0
 
 
 def probe_duration_ms(path: str | Path) -> int | None:
