@@ -239,6 +239,8 @@ def parse_args() -> argparse.Namespace:
             os.environ.setdefault("HARK_COMPUTE_TYPE", "float16")
     cores = os.cpu_count() or 2
     args.grid = [(cores, 1, 1), (cores, 8, 4), (cores, 16, 8), (cores // 2 or 1, 8, 4)]
+    if args.device == "cuda":  # threads matter little there; batch size and jobs do
+        args.grid = [(4, 1, 1), (4, 8, 4), (4, 16, 8), (4, 32, 16), (4, 64, 32)]
     if args.quick:
         args.jobs, args.hours = 4, [2 / 60]
         args.grid = [(cores, 1, 1), (cores, 8, 4)]

@@ -3,12 +3,37 @@ worker batches and keeps several jobs in flight) and come out as the sequential 
 
 from __future__ import annotations
 
-import jiwer
+import secrets
+from collections.abc import Iterator
 
-from conftest import DEV_CLEAN, HOTWORDS, LONGFORM, create_job, normalize, upload, wait_for
+import httpx
+import jiwer
+import pytest
+
+from conftest import (
+    DEV_CLEAN,
+    HOTWORDS,
+    LONGFORM,
+    create_job,
+    normalize,
+    start_server,
+    upload,
+    wait_for,
+)
 from hark.engine import EngineConfig, TranscribeOptions, get_pipeline
 
 DEV_FILES = sorted([*DEV_CLEAN.glob("*.flac"), *DEV_CLEAN.glob("*.wav")])
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory) -> Iterator[httpx.Client]:
+    """`hark serve` with its defaults: batches of 8 windows, 4 jobs in flight."""
+    server = start_server(tmp_path_factory.mktemp("batching"), "hark_test_" + secrets.token_hex(8))
+    try:
+        with server.client() as client:
+            yield client
+    finally:
+        server.stop()
 
 
 def test_mixed_jobs_at_once_match_sequential_and_a_corrupt_one_fails_alone(api, tmp_path):

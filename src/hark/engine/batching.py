@@ -304,6 +304,7 @@ def window_features(model, audio: np.ndarray, chunks: list[dict]) -> np.ndarray:
     from faster_whisper.audio import pad_or_trim
 
     samples = np.concatenate([np.asarray(audio[c["start"] : c["end"]]) for c in chunks])
+    release(audio, chunks[0]["start"], chunks[-1]["end"])
     return pad_or_trim(model.feature_extractor(samples)[..., :-1])[..., :_FRAMES]
 
 
@@ -360,10 +361,19 @@ def default_batch_size(device: str) -> int:
     as the free memory holds at ~256 MiB a window (large-v3, beam 5), between 8 and 64."""
     if device != "cuda":
         return 8
-    try:
-        import torch
+    free = _free_gpu_bytes()
+    return 16 if free is None else max(8, min(64, free // (256 * 1024**2)))
 
-        free, _ = torch.cuda.mem_get_info()
-    except Exception:  # no CUDA-enabled torch: a safe middle
-        return 16
-    return max(8, min(64, int(free // (256 * 1024**2))))
+
+def _free_gpu_bytes() -> int | None:
+    """Free memory of the first visible GPU, from nvidia-smi (None: cannot tell)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout  # fmt: skip
+        return int(out.split()[0]) * 1024**2
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
