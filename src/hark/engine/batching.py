@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 WINDOW_S = 30  # Whisper's input length
 VAD_BLOCK_S = 600  # the VAD reads this much audio at a time (bounded memory)
 _FRAMES = 3000  # feature frames in one window
+_PROGRESS_TICK = 0.25  # seconds between progress estimates while a job waits on the model
 # Each window's words are timed on its own timeline: windows of a batch are spaced this far
 # apart for faster-whisper's alignment heuristics, so no window's words depend on another's.
 _SPACING_S = 1000
@@ -67,6 +69,8 @@ class _Window:
     tokenizer: object  # faster_whisper.tokenizer.Tokenizer, the same for one key
     suppressed: list[int]
     future: Future = field(default_factory=Future)
+    started: float = 0.0  # when its batch went into the model (monotonic)
+    expected: float = 0.0  # how long that batch is expected to take, seconds
 
     @property
     def duration(self) -> float:
@@ -86,6 +90,7 @@ class BatchScheduler:
         self._preparing = 0  # callers computing windows right now (worth waiting for)
         self._callers = itertools.count()
         self._turn = 0  # round-robin position among callers
+        self._seconds_per_window = 1.0  # measured (moving average), for progress estimates
         self._thread = threading.Thread(target=self._loop, name="hark-batcher", daemon=True)
         self._thread.start()
         self.batches: list[int] = []  # sizes of recent batches (tests, benchmarks)
@@ -119,11 +124,23 @@ class BatchScheduler:
         in_flight: deque[_Window] = deque()
         words: list[Word] = []
 
+        reported = 0.0
+
+        def report(position: float) -> None:
+            nonlocal reported
+            if on_progress and duration > 0 and position > reported:
+                reported = position
+                on_progress(min(position / duration, 1.0))
+
         def collect_one() -> None:
             window = in_flight.popleft()
-            words.extend(window.future.result())
-            if on_progress and duration > 0:
-                on_progress(min(window.chunks[-1]["end"] / SAMPLE_RATE / duration, 1.0))
+            while True:
+                try:
+                    words.extend(window.future.result(timeout=_PROGRESS_TICK))
+                    break
+                except FutureTimeout:
+                    report(self._estimate(window, in_flight))
+            report(window.chunks[-1]["end"] / SAMPLE_RATE)
 
         with self._cond:
             self._pending[caller] = deque()
@@ -157,6 +174,21 @@ class BatchScheduler:
                     window.future.cancel()
                 self._cond.notify_all()
         return words
+
+    def _estimate(self, first: _Window, rest: deque[_Window]) -> float:
+        """Where in the audio (seconds) the job's recognition has got to, by now: each window
+        in the model counted in proportion to its batch's elapsed share of its expected time
+        (never the whole window: the result moves it there)."""
+        position = first.chunks[0]["start"] / SAMPLE_RATE
+        for window in (first, *rest):
+            if not window.started:
+                break
+            share = min((time.monotonic() - window.started) / window.expected, 0.9)
+            start = window.chunks[0]["start"] / SAMPLE_RATE
+            position = start + share * (window.chunks[-1]["end"] / SAMPLE_RATE - start)
+            if share < 0.9:
+                break
+        return position
 
     def _set_preparing(self, delta: int) -> None:
         with self._cond:
@@ -209,7 +241,11 @@ class BatchScheduler:
                 if not took:
                     break
             self._turn += 1
-        return [w for w in batch if w.future.set_running_or_notify_cancel()]
+        batch = [w for w in batch if w.future.set_running_or_notify_cancel()]
+        now, expected = time.monotonic(), self._seconds_per_window * max(len(batch), 1)
+        for window in batch:
+            window.started, window.expected = now, expected
+        return batch
 
     def _queued(self) -> int:
         return sum(len(q) for q in self._pending.values())
@@ -249,6 +285,8 @@ class BatchScheduler:
             sizes.append(int(math.ceil(window.duration) * model.frames_per_second))
         model.add_word_timestamps(segments, tokenizer, encoder_output, sizes, *_punctuation(), 0.0)
         self.batches = [*self.batches[-999:], len(batch)]
+        seconds = (time.monotonic() - batch[0].started) / len(batch)
+        self._seconds_per_window = 0.7 * self._seconds_per_window + 0.3 * seconds
         for index, (window, segment) in enumerate(zip(batch, segments, strict=True)):
             offset = index * _SPACING_S
             window.future.set_result(_restore(segment[0].get("words") or [], window.chunks, offset))
