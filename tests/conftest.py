@@ -286,6 +286,9 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         # One loopback address stands in for an allowed internal host (see test_audio_url).
         allowed_private_networks='["127.0.0.2/32"]',
         translation_models_dir=str(MODELS),
+        # One job at a time: tests queue a job behind a running one (batching across jobs
+        # has its own server in test_batching_server).
+        batch_jobs="1",
     )
     yield srv
     srv.stop()
@@ -301,6 +304,7 @@ def scaled_server(services: Services, tmp_path_factory: pytest.TempPathFactory) 
         api_key="hark_test_" + secrets.token_hex(8),
         allowed_private_networks='["127.0.0.2/32"]',
         translation_models_dir=str(MODELS),
+        batch_jobs="1",  # as the embedded server: one job at a time
     )
     yield stack.apis[0]
     stack.stop()

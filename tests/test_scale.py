@@ -189,6 +189,48 @@ def test_kill_9_a_worker_mid_job_and_the_other_completes_it(stack, tmp_path):
 
 
 @pytest.mark.slow
+def test_kill_9_a_worker_mid_batch_loses_no_job(stack, tmp_path):
+    """Workers batch several jobs at once (HARK_BATCH_JOBS): killing one mid-batch re-queues
+    every job it held, and each completes exactly once."""
+    audio = repeat_to(LONGFORM, 90, tmp_path / "long.wav")
+    with stack.apis[0].client() as client:
+        files = [upload(client, audio)["id"] for _ in range(6)]
+        ids = [create_job(client, file_id)["id"] for file_id in files]
+        deadline = time.monotonic() + 180
+        while True:
+            rows = stack.sql(
+                "SELECT id, lease_owner FROM transcriptions WHERE id = ANY(%s)"
+                " AND status = 'processing' AND progress > 0",
+                ids,
+            )
+            held: dict[int, list[str]] = {}
+            for job_id, owner in rows:
+                held.setdefault(owner_pid(owner), []).append(job_id)
+            busiest = max(held.items(), key=lambda item: len(item[1]), default=(0, []))
+            if len(busiest[1]) >= 2:
+                break
+            assert time.monotonic() < deadline, "no worker ran two jobs at once"
+            time.sleep(0.05)
+        pid, lost = busiest
+        (victim,) = [w for w in stack.workers if w.process.pid == pid]
+        victim.stop(signal.SIGKILL)
+        try:
+            for job_id in ids:
+                assert wait_for(client, job_id, timeout=600)["status"] == "completed"
+                assert sum(completions(stack, job_id)) == 1
+            attempts = dict(
+                stack.sql("SELECT id, attempts FROM transcriptions WHERE id = ANY(%s)", ids)
+            )
+            assert all(attempts[job_id] == 2 for job_id in lost), attempts
+        finally:
+            victim.start()
+        for job_id in ids:
+            client.delete(f"/transcriptions/{job_id}")
+        for file_id in files:
+            client.delete(f"/files/{file_id}")
+
+
+@pytest.mark.slow
 def test_restarting_redis_mid_run_loses_nothing(stack):
     clients = [api.client() for api in stack.apis]
     ids = []

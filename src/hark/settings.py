@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     engine_max_retries: int = Field(default=2, ge=0)
     # TEST ONLY: a job whose prompt holds `hark-test-fault:<kind>@<stage>` crashes the engine.
     engine_test_faults: bool = False
+    # Batching across jobs (docs/scheduler.md): the speech windows of every job a worker
+    # process runs go through the model together. Windows per batch: 0 picks (8 on a CPU,
+    # from free GPU memory on CUDA), 1 turns batching off (each job runs on its own).
+    batch_size: int = Field(default=0, ge=0)
+    # The longest a batch waits for windows another job is still preparing, in ms.
+    batch_wait_ms: float = Field(default=30, ge=0, le=1000)
+    # Jobs each worker process runs at once while batching (in-process threads, `hark
+    # worker` concurrency), so that there are windows of several jobs to batch together.
+    batch_jobs: int = Field(default=4, ge=1)
 
     max_file_size: int = Field(default=GiB, ge=1)
     max_json_body: int = Field(default=1024 * 1024, ge=1024)

@@ -143,6 +143,7 @@ def worker(
     ] = None,
 ) -> int:
     """Run a transcription worker taking jobs from the queue (HARK_QUEUE_URL)."""
+    from hark.jobs import job_concurrency
     from hark.service import Hark
 
     settings = _settings(data_dir=data_dir, workers=concurrency)
@@ -163,7 +164,7 @@ def worker(
             log.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
         return hark.dispatcher.run_worker(  # type: ignore[attr-defined,no-any-return]
             hark.runner.run,
-            concurrency=max(settings.workers, 1),
+            concurrency=job_concurrency(settings),
             hostname=f"hark-{os.getpid()}@{socket.gethostname()}",
             on_ready=lambda: log.info("hark worker ready: taking jobs from the queue"),
         )

@@ -11,6 +11,7 @@ from .audio_stream import (
     stream_decoder,
     wav_header,
 )
+from .batching import default_batch_size
 from .diarization import diarization_features
 from .languages import primary_language
 from .pipeline import Pipeline, get_pipeline, get_translators
@@ -56,6 +57,7 @@ __all__ = [
     "check_format",
     "decode_audio",
     "decode_channels",
+    "default_batch_size",
     "diarization_features",
     "get_engine",
     "get_pipeline",

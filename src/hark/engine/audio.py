@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -19,9 +21,17 @@ def decode_audio(
     path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
 ) -> np.ndarray:
     """Return mono float32 samples in [-1, 1]; raise AudioDecodeError with a readable reason.
-    With `max_seconds`, decoding stops (audio_too_long) as soon as the audio exceeds it, so a
-    container that under-declares its length cannot fill memory."""
-    return _decode(path, sample_rate, max_seconds, mono=True)[0]
+    The samples are streamed to an (already unlinked) scratch file and memory-mapped, so
+    however long the audio, only the pages being read are in memory. With `max_seconds`,
+    decoding stops (audio_too_long) as soon as the audio exceeds it, so a container that
+    under-declares its length cannot fill the disk."""
+    with tempfile.TemporaryFile(prefix="hark-audio-") as scratch:
+        for block in _blocks(path, sample_rate, max_seconds, mono=True):
+            scratch.write((block[:, 0].astype(np.float32) / 32768.0).tobytes())
+        if scratch.tell() == 0:
+            raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
+        scratch.flush()
+        return np.memmap(scratch, dtype=np.float32, mode="r")
 
 
 def decode_channels(
@@ -37,6 +47,17 @@ def _decode(
     path: str | Path, sample_rate: int, max_seconds: float | None, mono: bool
 ) -> np.ndarray:
     """Samples as a (channels, n) float32 array."""
+    chunks = list(_blocks(path, sample_rate, max_seconds, mono))
+    if not chunks or sum(len(c) for c in chunks) == 0:
+        raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
+    return np.concatenate(chunks).T.astype(np.float32) / 32768.0
+
+
+def _blocks(
+    path: str | Path, sample_rate: int, max_seconds: float | None, mono: bool
+) -> Iterator[np.ndarray]:
+    """The first audio stream as (n, channels) int16 blocks, resampled as they are decoded
+    (mono: one channel)."""
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
@@ -68,23 +89,21 @@ def _decode(
             packed = frame.to_ndarray().reshape(-1, width)
             return packed.mean(axis=1, keepdims=True) if average else packed
 
-        chunks: list[np.ndarray] = []
         try:
             total = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(samples(out))
-                    total += len(chunks[-1])
+                    block = samples(out)
+                    total += len(block)
+                    yield block
                 if max_samples is not None and total > max_samples:
                     raise AudioDecodeError("audio_too_long", _too_long(max_seconds, channels))
-            chunks.extend(samples(out) for out in resampler.resample(None))
+            for out in resampler.resample(None):
+                yield samples(out)
         except (av.FFmpegError, ValueError) as exc:
             raise AudioDecodeError(
                 "audio_decode_error", f"The audio stream is corrupt: {_reason(exc)}"
             ) from exc
-    if not chunks or sum(len(c) for c in chunks) == 0:
-        raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
-    return np.concatenate(chunks).T.astype(np.float32) / 32768.0
 
 
 def _too_long(max_seconds: float, channels: int) -> str:

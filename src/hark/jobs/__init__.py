@@ -18,6 +18,7 @@ from .runner import (
     engine_config,
     engine_options,
     engine_process,
+    job_concurrency,
     translation_pairs,
 )
 from .sweeper import JobSweeper
@@ -63,6 +64,7 @@ __all__ = [
     "engine_options",
     "engine_process",
     "filename_from_url",
+    "job_concurrency",
     "model_languages",
     "primary_language",
     "sign",

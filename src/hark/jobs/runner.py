@@ -27,6 +27,7 @@ from hark.engine import (
     TranscribeOptions,
     Transcript,
     TranslationRequest,
+    default_batch_size,
     get_translators,
     primary_language,
     probe_duration_ms,
@@ -46,18 +47,29 @@ T = TypeVar("T")
 
 
 def engine_config(settings: Settings) -> EngineConfig:
+    batch_size = settings.batch_size or default_batch_size(settings.device)
     return EngineConfig(
         model=settings.model,
         device=settings.device,
         compute_type=settings.compute_type,
         cpu_threads=settings.cpu_threads,
-        num_workers=max(settings.workers, 1),
+        # Batching: one scheduler thread drives the model, one replica is all it needs.
+        num_workers=1 if batch_size > 1 else max(settings.workers, 1),
         beam_size=settings.beam_size,
         vad_filter=settings.vad_filter,
         translation_models_dir=settings.translation_models_dir,
         apertium=settings.apertium,
         diarization_features=settings.diarization_features,
+        batch_size=batch_size,
+        batch_wait_ms=settings.batch_wait_ms,
     )
+
+
+def job_concurrency(settings: Settings) -> int:
+    """Jobs one worker process runs at once: with batching, enough to fill batches."""
+    workers = max(settings.workers, 1)
+    batching = (settings.batch_size or default_batch_size(settings.device)) > 1
+    return max(workers, settings.batch_jobs) if batching else workers
 
 
 def address_policy(settings: Settings) -> AddressPolicy:

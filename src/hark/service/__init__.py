@@ -24,6 +24,7 @@ from hark.jobs import (
     WebhookSender,
     address_policy,
     engine_process,
+    job_concurrency,
     translation_pairs,
 )
 from hark.metrics import Metrics
@@ -172,7 +173,7 @@ class Hark:
         if self.role == "worker":
             raise ValueError("hark worker needs a queue: set HARK_QUEUE_URL=redis://...")
         if self.role == "serve" and settings.workers > 0:
-            return InProcessDispatcher(self.runner.run, settings.workers, engine)
+            return InProcessDispatcher(self.runner.run, job_concurrency(settings), engine)
         return NoDispatcher()  # jobs wait in the database for a server with workers
 
     def describe(self) -> str:
