@@ -114,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             start_http_server(settings.metrics_port, settings.host, hark.metrics.registry)
             log.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
         return hark.dispatcher.run_worker(  # type: ignore[attr-defined]
-            hark.runner.run,
+            hark.run_queued,
             concurrency=max(settings.workers, 1),
             hostname=f"hark-{os.getpid()}@{socket.gethostname()}",
             on_ready=lambda: log.info("hark worker ready: taking jobs from the queue"),
@@ -271,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("max_file_size", "max_storage_bytes", "max_files", "max_transcriptions"):
         limits.add_argument("--" + name.replace("_", "-"), dest=name, type=int)
     limits.add_argument("--max-pending-transcriptions", dest="max_pending_transcriptions", type=int)
+    limits.add_argument(
+        "--max-jobs-in-flight-per-project", dest="max_jobs_in_flight_per_project", type=int
+    )
     limits.add_argument(
         "--max-audio-duration-seconds", dest="max_audio_duration_seconds", type=float
     )
