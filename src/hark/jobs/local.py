@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -58,6 +59,10 @@ class InProcessDispatcher:
             self._warm_up()  # load the model before the first job, not during it
         except Exception as exc:  # jobs will report the same error individually
             log.error("model failed to load: %s", exc)
+        # The model lives as long as the process: keep its objects out of the cyclic
+        # collector's full passes, which would otherwise stall every request (status polls
+        # above all) for hundreds of ms. (The API did the same for what it loaded.)
+        gc.freeze()
         while not self._stopping:
             try:
                 ran = self._run_next()
