@@ -21,6 +21,8 @@ from conftest import (
     start_server,
     upload,
 )
+from hark.client import Client
+from hark.client._plans import PollSchedule
 
 HANG_SECONDS = 40  # a webhook receiver that answers this late (Hark waits webhook_timeout)
 
@@ -118,6 +120,25 @@ def test_per_project_cap_and_queue_visibility(fair_server):
         time.sleep(0.1)
     assert all(j["status"] == "completed" for j in states(capped, ids))
     assert seen_processing == 1 and positions_checked
+
+
+def test_the_client_reads_queue_visibility_and_polls_by_the_eta(fair_server):
+    capped = project(fair_server)
+    ids = submit(capped, 3)
+    key = capped.headers["authorization"].split()[1]
+    with Client(api_key=key, api_base_url=fair_server.base_url) as client:
+        jobs = [client.transcriptions.get(i) for i in ids]
+        assert any(j.queue_position is not None for j in jobs if j.status == "queued")
+        assert all(j.eta_seconds is None for j in jobs if j.status == "completed")
+        last = client.transcriptions.wait(ids[-1], interval_sec=1)
+    assert last.status == "completed" and last.queue_position is None
+    # Backed off to its longest pause, a poll still comes no later than the server's ETA.
+    schedule = PollSchedule(cap=30.0)
+    for t in range(20):
+        schedule.next(None, float(t))
+    assert schedule.next(None, 20.0, eta=2.0) == 2.0
+    assert schedule.next(None, 21.0, eta=0.01) == 0.25  # never faster than the first pause
+    assert schedule.next(None, 22.0) == 30.0
 
 
 def test_status_poll_is_fresh_scoped_and_matches_the_app(fair_server, webserver: WebServer):

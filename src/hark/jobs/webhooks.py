@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -111,6 +112,9 @@ class WebhookSender:
         self._per_receiver = max(1, concurrency // 4)
         self._busy: Counter[str] = Counter()  # receiver -> attempts in progress
         self._lock = threading.Lock()
+        # Called after each attempt (e.g. to look for due deliveries at once: a retry may
+        # be due sooner than the sender would otherwise look).
+        self.on_attempted: Callable[[], None] = lambda: None
 
     def deliver_due(self) -> float | None:
         """Start every delivery whose time has come, as far as there are free senders;
@@ -150,6 +154,7 @@ class WebhookSender:
         finally:
             with self._lock:
                 self._busy[receiver] -= 1
+            self.on_attempted()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -103,6 +103,7 @@ class Hark:
         self._webhook_loop = Periodic(
             "hark-webhooks", WEBHOOK_POLL_SECONDS, self.webhooks.deliver_due
         )
+        self.webhooks.on_attempted = self._webhook_loop.wake
         self._sweep_loop = Periodic("hark-sweep", settings.sweep_interval, self.retention.sweep)
         engine = engine_loader(settings)
         self.runner = JobRunner(
