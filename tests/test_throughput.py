@@ -19,6 +19,7 @@ from conftest import (
     assert_error,
     create_job,
     start_server,
+    start_stack,
     upload,
 )
 from hark.client import Client
@@ -177,3 +178,36 @@ def test_a_hanging_webhook_receiver_delays_only_its_own(fair_server, webserver: 
     # The hanging receiver's deliveries go one at a time, so the second is not even sent
     # until the first is answered.
     assert len(webserver.requests(hanging)) == 1
+
+
+def test_scaled_out_workers_take_turns_and_keep_caps(services, tmp_path_factory):
+    """The Celery path: messages only say that jobs wait; the worker claims whichever job's
+    turn it is, and jobs held back by a cap are sent again when a job finishes."""
+    stack = start_stack(
+        services,
+        tmp_path_factory.mktemp("fair-scaled"),
+        "hark_test_" + secrets.token_hex(8),
+        workers=2,  # two `hark worker`s, a job at a time each
+        max_jobs_in_flight_per_project="1",
+    )
+    try:
+        api = stack.apis[0]
+        busy, other = project(api, max_jobs_in_flight_per_project=2), project(api)
+        queue = submit(busy, 6)
+        time.sleep(0.5)
+        (single,) = submit(other, 1)
+        (job,) = wait_all(other, [single])
+        assert job["status"] == "completed"
+        assert sum(j["status"] not in TERMINAL for j in states(busy, queue)) >= 3
+        capped = project(api)
+        held = submit(capped, 3)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            jobs = states(capped, held)
+            assert sum(j["status"] == "processing" for j in jobs) <= 1
+            if all(j["status"] in TERMINAL for j in jobs):
+                break
+            time.sleep(0.1)
+        assert all(j["status"] == "completed" for j in [*jobs, *wait_all(busy, queue)])
+    finally:
+        stack.stop()

@@ -31,6 +31,9 @@ _QUEUED_PER_PROJECT = (
     .where(T.c.status == "queued")
     .group_by(T.c.project_id, Project.last_claimed_at)
 )
+_RUNNING = select(func.count()).where(
+    T.c.status == "processing", T.c.project_id == bindparam("project_id")
+)
 _AHEAD = select(func.count()).where(  # a project's queued jobs older than one of them
     T.c.status == "queued",
     T.c.project_id == bindparam("project_id"),
@@ -175,17 +178,27 @@ class JobQueue:
                 .tuples()
                 .all()
             )
-            full = [p for p, n in in_flight.items() if n >= cap(limits.get(p))]
-            chosen = s.execute(
-                select(T.c.id, T.c.project_id)
-                .join(Project, Project.id == T.c.project_id)
-                .where(T.c.status == "queued", T.c.project_id.not_in(full))
-                .order_by(Project.last_claimed_at.asc().nulls_first(), T.c.created_at, T.c.id)
-                .limit(1)
-                .with_for_update(skip_locked=True, of=T)
-            ).first()
-            if chosen is None:
-                return None
+            full = {p for p, n in in_flight.items() if n >= cap(limits.get(p))}
+            while True:
+                chosen = s.execute(
+                    select(T.c.id, T.c.project_id)
+                    .join(Project, Project.id == T.c.project_id)
+                    .where(T.c.status == "queued", T.c.project_id.not_in(full))
+                    .order_by(Project.last_claimed_at.asc().nulls_first(), T.c.created_at, T.c.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True, of=T)
+                ).first()
+                if chosen is None:
+                    return None
+                # Claims of one project queue up on its row (PostgreSQL: SQLite serializes
+                # writers anyway), then count again: another worker may have just taken one.
+                overrides = s.scalar(
+                    select(Project.limits).where(Project.id == chosen.project_id).with_for_update()
+                )
+                running = s.scalar(_RUNNING, {"project_id": chosen.project_id}) or 0
+                if running < cap(overrides):
+                    break
+                full.add(chosen.project_id)
             s.execute(
                 update(Transcription)
                 .where(Transcription.id == chosen.id)
