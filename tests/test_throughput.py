@@ -128,10 +128,10 @@ def test_the_client_reads_queue_visibility_and_polls_by_the_eta(fair_server):
     ids = submit(capped, 3)
     key = capped.headers["authorization"].split()[1]
     with Client(api_key=key, api_base_url=fair_server.base_url) as client:
-        jobs = [client.transcriptions.get(i) for i in ids]
+        jobs = [client.stt.get(i) for i in ids]
         assert any(j.queue_position is not None for j in jobs if j.status == "queued")
         assert all(j.eta_seconds is None for j in jobs if j.status == "completed")
-        last = client.transcriptions.wait(ids[-1], interval_sec=1)
+        last = client.stt.wait(ids[-1], interval_sec=1)
     assert last.status == "completed" and last.queue_position is None
     # Backed off to its longest pause, a poll still comes no later than the server's ETA.
     schedule = PollSchedule(cap=30.0)
