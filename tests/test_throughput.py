@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from conftest import (
 )
 from hark.client import Client
 from hark.client._plans import PollSchedule
+from hark.store.queue import fair_position
 
 HANG_SECONDS = 40  # a webhook receiver that answers this late (Hark waits webhook_timeout)
 
@@ -211,3 +213,12 @@ def test_scaled_out_workers_take_turns_and_keep_caps(services, tmp_path_factory)
         assert all(j["status"] == "completed" for j in [*jobs, *wait_all(busy, queue)])
     finally:
         stack.stop()
+
+
+def test_queue_positions_follow_the_turns():
+    """Two projects' queues interleave: B (never served) goes first, then they alternate."""
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    per_project = [("a", 3, t, t + timedelta(seconds=5)), ("b", 2, t + timedelta(seconds=1), None)]
+    order = {("b", 0): 1, ("a", 0): 2, ("b", 1): 3, ("a", 1): 4, ("a", 2): 5}
+    for (name, ahead), position in order.items():
+        assert fair_position(name, ahead, per_project) == position, (name, ahead)

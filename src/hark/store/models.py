@@ -109,6 +109,7 @@ class Transcription(Base):
         Index("ix_transcriptions_status", "status"),
         Index("ix_transcriptions_created", "created_at"),
         Index("ix_transcriptions_queue", "status", "project_id", "created_at"),
+        Index("ix_transcriptions_finished", "finished_at"),  # recent throughput (ETAs)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

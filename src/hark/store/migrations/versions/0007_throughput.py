@@ -1,4 +1,5 @@
-"""fair job order: when each project last had a job claimed; an index for queue positions
+"""fair job order: when each project last had a job claimed; indexes for queue positions
+and recent throughput
 
 Revision ID: 0007
 Revises: 0006
@@ -22,9 +23,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_transcriptions_queue", "transcriptions", ["status", "project_id", "created_at"]
     )
+    op.create_index("ix_transcriptions_finished", "transcriptions", ["finished_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_transcriptions_finished", table_name="transcriptions")
     op.drop_index("ix_transcriptions_queue", table_name="transcriptions")
     with op.batch_alter_table("projects") as batch:
         batch.drop_column("last_claimed_at")
