@@ -15,7 +15,8 @@ GET  /slow                   headers, then nothing for 5 s
 GET  /trickle                headers, then one byte every 0.2 s for a minute
 POST /hook/<name>?script=503,400,...
                              records the request; the n-th request to this path answers the
-                             n-th status of the script (200 once the script runs out)
+                             n-th status of the script (200 once the script runs out);
+                             with &hang=<s>, it answers only after <s> seconds
 GET  /requests               every recorded webhook request, as JSON
 """
 
@@ -122,6 +123,7 @@ class Handler(BaseHTTPRequestHandler):
                     "answered": status,
                 }
             )
+        time.sleep(float(parse_qs(url.query).get("hang", ["0"])[0]))
         return self._send(status, b"ok")
 
 

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     max_pending_transcriptions: int = Field(default=100, ge=1)
     max_audio_duration_seconds: float = Field(default=5 * 3600, gt=0)
 
+    # Fairness and queue visibility (docs/performance.md): jobs of one project processed at
+    # once at most, over all workers (also a per-project limit, `hark limits`); webhooks
+    # delivered at once per process (a receiver that hangs holds one of these only).
+    max_jobs_in_flight_per_project: int = Field(default=4, ge=1)
+    webhook_concurrency: int = Field(default=8, ge=1)
+
     # Retention: older files, transcriptions and their audio are deleted; 0 keeps everything.
     retention_days: float = Field(default=30, ge=0)
     # How often the retention sweep (also purging expired keys and records) runs, in seconds.

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from hark import __version__
 from hark.service import Hark
@@ -20,8 +20,21 @@ from .invox import router as invox_router
 from .middleware import RequestContext
 from .realtime import router as realtime_router
 from .soniox import router
+from .status import StatusPoll
 
 GRPC_GRACE_SECONDS = 5.0
+
+
+class HarkAPI(FastAPI):
+    """FastAPI, with status polls answered ahead of its middleware and routing (see
+    api/status.py): they are most of a busy server's requests."""
+
+    status_poll: StatusPoll | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.status_poll is not None and await self.status_poll.respond(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
@@ -49,7 +62,7 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 await run_in_threadpool(hark.stop)
 
-    app = FastAPI(
+    app = HarkAPI(
         title="Hark",
         version=__version__,
         description="Self-hosted asynchronous speech-to-text, compatible with the Soniox REST "
@@ -58,6 +71,7 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.hark = hark
+    app.status_poll = StatusPoll(hark)
     app.include_router(router, prefix="/v1")
     app.include_router(router, include_in_schema=False)
     app.include_router(realtime_router)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from hark.service import mask
+from hark.service.transcriptions import JobStatus
 from hark.store import File, Transcription, TranscriptRow
 
 
@@ -68,35 +69,48 @@ class TranscriptionOut(BaseModel):
     # Hark extension: fraction of the audio transcribed so far, 0.0-1.0.
     progress: float
 
+    # Hark extensions: while queued, the job's place in line (1: next to start); while
+    # queued or processing, the seconds until it should finish, from recent throughput.
+    queue_position: int | None = None
+    eta_seconds: float | None = None
+
     @classmethod
-    def of(cls, row: Transcription) -> TranscriptionOut:
-        return cls(
-            id=row.id,
-            status=row.status,  # type: ignore[arg-type]
-            created_at=row.created_at,
-            model=row.model,
-            audio_url=row.audio_url,
-            file_id=row.file_id,
-            filename=row.filename,
-            language_hints=row.language_hints,
-            language_hints_strict=row.language_hints_strict,
-            enable_speaker_diarization=row.enable_speaker_diarization,
-            min_speakers=row.min_speakers,
-            max_speakers=row.max_speakers,
-            enable_language_identification=row.enable_language_identification,
-            enable_separate_recognition_per_channel=row.enable_separate_recognition_per_channel,
-            translation=row.translation,
-            context=row.context,
-            audio_duration_ms=row.audio_duration_ms,
-            error_type=row.error_type,
-            error_message=row.error_message,
-            webhook_url=row.webhook_url,
-            webhook_auth_header_name=row.webhook_auth_header_name,
-            webhook_auth_header_value=mask(row.webhook_auth_header_value),
-            webhook_status_code=row.webhook_status_code,
-            client_reference_id=row.client_reference_id,
-            progress=1.0 if row.status == "completed" else row.progress,
-        )
+    def of(cls, row: Transcription | Any, status: JobStatus | None = None) -> TranscriptionOut:
+        return cls(**transcription_fields(row, status))
+
+
+def transcription_fields(row: Transcription | Any, status: JobStatus | None = None) -> dict:
+    """TranscriptionOut's fields of a job row (ORM object or Core row): also what the status
+    poll's fast path serializes directly (api/status.py)."""
+    return {
+        "id": row.id,
+        "status": row.status,
+        "created_at": row.created_at,
+        "model": row.model,
+        "audio_url": row.audio_url,
+        "file_id": row.file_id,
+        "filename": row.filename,
+        "language_hints": row.language_hints,
+        "language_hints_strict": row.language_hints_strict,
+        "enable_speaker_diarization": row.enable_speaker_diarization,
+        "min_speakers": row.min_speakers,
+        "max_speakers": row.max_speakers,
+        "enable_language_identification": row.enable_language_identification,
+        "enable_separate_recognition_per_channel": row.enable_separate_recognition_per_channel,
+        "translation": row.translation,
+        "context": row.context,
+        "audio_duration_ms": row.audio_duration_ms,
+        "error_type": row.error_type,
+        "error_message": row.error_message,
+        "webhook_url": row.webhook_url,
+        "webhook_auth_header_name": row.webhook_auth_header_name,
+        "webhook_auth_header_value": mask(row.webhook_auth_header_value),
+        "webhook_status_code": row.webhook_status_code,
+        "client_reference_id": row.client_reference_id,
+        "progress": 1.0 if row.status == "completed" else row.progress,
+        "queue_position": status.queue_position if status else None,
+        "eta_seconds": status.eta_seconds if status else None,
+    }
 
 
 class TranscriptionList(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from hark.service import CreateTemporaryKey, CreateTranscription, CreateUploadUrl
+from hark.service.transcriptions import not_found
 
 from .deps import HarkDep, ProjectDep
 from .schemas import (
@@ -141,7 +142,12 @@ def count_transcriptions(hark: HarkDep, project_id: ProjectDep) -> Count:
 def get_transcription(
     transcription_id: str, hark: HarkDep, project_id: ProjectDep
 ) -> TranscriptionOut:
-    return TranscriptionOut.of(hark.transcriptions.get(project_id, transcription_id))
+    """The route every client polls; requests whose key is in the auth cache are answered
+    before they reach FastAPI (api/status.py), with the same body."""
+    status = hark.transcriptions.status(project_id, transcription_id)
+    if status is None:
+        raise not_found(transcription_id)
+    return TranscriptionOut.of(status.row, status)
 
 
 @router.delete("/transcriptions/{transcription_id}", status_code=204, tags=["transcriptions"])

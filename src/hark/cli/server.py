@@ -163,7 +163,7 @@ def worker(
             start_http_server(settings.metrics_port, settings.host, hark.metrics.registry)
             log.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
         return hark.dispatcher.run_worker(  # type: ignore[attr-defined,no-any-return]
-            hark.runner.run,
+            hark.run_queued,
             concurrency=job_concurrency(settings),
             hostname=f"hark-{os.getpid()}@{socket.gethostname()}",
             on_ready=lambda: log.info("hark worker ready: taking jobs from the queue"),
@@ -277,6 +277,7 @@ def limits(
     max_files: Annotated[int | None, typer.Option()] = None,
     max_transcriptions: Annotated[int | None, typer.Option()] = None,
     max_pending_transcriptions: Annotated[int | None, typer.Option()] = None,
+    max_jobs_in_flight_per_project: Annotated[int | None, typer.Option()] = None,
     max_audio_duration_seconds: Annotated[float | None, typer.Option()] = None,
 ) -> int:
     """Show or set a project's quotas (defaults come from HARK_MAX_* settings)."""
@@ -288,6 +289,7 @@ def limits(
         "max_files": max_files,
         "max_transcriptions": max_transcriptions,
         "max_pending_transcriptions": max_pending_transcriptions,
+        "max_jobs_in_flight_per_project": max_jobs_in_flight_per_project,
         "max_audio_duration_seconds": max_audio_duration_seconds,
     }
     hark = _admin(data_dir)

@@ -371,7 +371,7 @@ def transcribe(
 
 class PollSchedule:
     """When to poll next: start short, grow by `factor` up to `cap`; while the job reports
-    progress, never sleep much past its estimated completion."""
+    progress or the server an ETA, never sleep much past the estimated completion."""
 
     def __init__(self, cap: float, first: float = 0.25, factor: float = 1.5) -> None:
         self.cap = max(cap, 0.0)
@@ -380,9 +380,11 @@ class PollSchedule:
         self.factor = factor
         self._seen: tuple[float, float] | None = None  # (time, progress)
 
-    def next(self, progress: float | None, now: float) -> float:
+    def next(self, progress: float | None, now: float, eta: float | None = None) -> float:
         delay = self.delay
         self.delay = min(self.cap, self.delay * self.factor)
+        if eta is not None:  # the server's estimate (Hark's eta_seconds)
+            delay = min(delay, max(self.first, eta))
         if progress is None:
             return delay
         seen, self._seen = self._seen, (now, progress)
@@ -416,7 +418,7 @@ def wait(
             raise TimeoutError(
                 f"Transcription {transcription_id} still {job.status} after {timeout_sec} s"
             )
-        delay = schedule.next(job.progress, now)
+        delay = schedule.next(job.progress, now, job.eta_seconds)
         yield Sleep(delay if deadline is None else max(min(delay, deadline - now), 0.0))
 
 

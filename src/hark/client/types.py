@@ -184,8 +184,10 @@ class Count(BaseModel):
 
 
 class Transcription(BaseModel):
-    """A transcription job. `progress` (Hark extension, 0.0-1.0) is the fraction of the audio
-    transcribed so far; it is 1.0 once completed."""
+    """A transcription job. Hark extensions: `progress` (0.0-1.0) is the fraction of the
+    audio transcribed so far, 1.0 once completed; `queue_position` (queued jobs; 1 = next to
+    start) and `eta_seconds` (queued or processing jobs, from the server's recent throughput)
+    say when it should be done (None otherwise, or before the server has measured any)."""
 
     id: str
     status: TranscriptionStatus
@@ -212,6 +214,8 @@ class Transcription(BaseModel):
     webhook_status_code: int | None = None
     client_reference_id: str | None = None
     progress: float | None = None
+    queue_position: int | None = None
+    eta_seconds: float | None = None
 
     @property
     def finished(self) -> bool:

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-import queue
 import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
+IDLE_RECHECK_SECONDS = 5.0
 
 
 class InProcessDispatcher:
-    """Jobs are only ids here: the database is the source of truth, so losing this queue
-    (a crash) loses nothing; `recover()` at start-up refills it."""
+    """Worker threads that take jobs from the database in fair order (`run_next`: projects
+    take turns, within their in-flight caps). Nothing is queued here: the database is the
+    queue, so a crash loses nothing. `dispatch` only wakes an idle thread."""
 
-    def __init__(self, run: Callable[[str], None], workers: int, warm_up: Callable[[], object]):
-        self._run = run
+    def __init__(self, run_next: Callable[[], bool], workers: int, warm_up: Callable[[], object]):
+        self._run_next = run_next
         self._warm_up = warm_up
-        self._queue: queue.Queue = queue.Queue()
+        self._wake = threading.Condition()
+        self._signals = 0  # wake-ups not yet seen by a thread
+        self._stopping = False
         self._threads = [
             threading.Thread(target=self._work, name=f"hark-worker-{i}", daemon=True)
             for i in range(workers)
@@ -30,7 +33,13 @@ class InProcessDispatcher:
             thread.start()
 
     def dispatch(self, transcription_id: str) -> None:
-        self._queue.put(transcription_id)
+        self.wake()
+
+    def wake(self) -> None:
+        """A job was queued or finished (freeing its project's slot): look again."""
+        with self._wake:
+            self._signals += 1
+            self._wake.notify()
 
     def check(self) -> None:
         pass  # the queue is in this process: reachable while the process is
@@ -39,8 +48,9 @@ class InProcessDispatcher:
         return False  # it lives as long as this process; `JobSweeper.recover` refills it
 
     def stop(self, timeout: float = 5.0) -> None:
-        for _ in self._threads:
-            self._queue.put(_STOP)
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -49,11 +59,25 @@ class InProcessDispatcher:
             self._warm_up()  # load the model before the first job, not during it
         except Exception as exc:  # jobs will report the same error individually
             log.error("model failed to load: %s", exc)
-        while (item := self._queue.get()) is not _STOP:
+        # The model lives as long as the process: keep its objects out of the cyclic
+        # collector's full passes, which would otherwise stall every request (status polls
+        # above all) for hundreds of ms. (The API did the same for what it loaded.)
+        gc.freeze()
+        while not self._stopping:
             try:
-                self._run(item)
+                ran = self._run_next()
             except Exception:
-                log.exception("worker failed on %s", item)
+                log.exception("worker failed to take a job")
+                ran = False
+            if ran:
+                self.wake()  # a slot of its project is free: another thread may take one
+                continue
+            with self._wake:
+                # Nothing may start now: sleep until a job is queued or finishes (the
+                # timeout is a backstop only).
+                if not self._signals and not self._stopping:
+                    self._wake.wait(IDLE_RECHECK_SECONDS)
+                self._signals = max(self._signals - 1, 0)
 
 
 class NoDispatcher:

@@ -195,6 +195,7 @@ class JobRunner:
         limits: Callable[[str], JobLimits],
         on_finished: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
+        in_flight_cap: Callable[[dict | None], int] = lambda _limits: 2**31,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -205,14 +206,22 @@ class JobRunner:
         # Called after a job completes or fails (e.g. to send its webhook right away).
         self.on_finished = on_finished
         self.metrics = metrics or Metrics()
+        # A project's limit overrides -> how many of its jobs may be processed at once.
+        self.in_flight_cap = in_flight_cap
         # Lease tokens name the process holding the job, for operators reading the table.
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
-    def run(self, transcription_id: str) -> None:
+    def run_next(self) -> bool:
+        """Run the job whose turn it is (projects take turns, within `in_flight_cap`);
+        False when no job may start now."""
         owner = f"{self.name}/{uuid.uuid4().hex[:12]}"
-        job = self.store.claim(transcription_id, owner, self.lease)
+        job = self.store.queue.claim_next(owner, self.lease, self.in_flight_cap)
         if job is None:
-            return  # deleted, already finished, or another worker holds it
+            return False
+        self._process(job, owner)
+        return True
+
+    def _process(self, job: Transcription, owner: str) -> None:
         log.info("transcription %s: processing (attempt %d)", job.id, job.attempts)
         claim = Claim(job, owner)
         with self._renewing(claim):

@@ -42,6 +42,11 @@ class JobSweeper:
         """Send one new job; if the queue cannot take it, the next sweep sends it again."""
         self._send([transcription_id])
 
+    def send_parked(self) -> None:
+        """Send the queued jobs marked unsent (held back by their projects' caps, or the
+        queue refused them) now rather than at the next sweep."""
+        self._send_due(None)
+
     def recover(self) -> None:
         """At the start of an embedded server, which owns every job: re-queue all jobs left
         processing by the previous run, then send every queued job."""

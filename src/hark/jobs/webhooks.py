@@ -6,7 +6,11 @@ import hashlib
 import hmac
 import logging
 import random
+import threading
 import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -25,6 +29,7 @@ TIMESTAMP_HEADER = "Hark-Timestamp"
 SIGNATURE_HEADER = "Hark-Signature"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 3600.0
+BUSY_RECHECK_SECONDS = 0.2  # every sender busy: how soon to look for free ones again
 # Hark's own webhooks, and the callbacks of the Invox API (whose signature is in the body).
 USER_AGENTS = {"hark": "Hark-Webhooks/1", "invox": "Invox-Medical-Webhook/1.0"}
 
@@ -62,6 +67,14 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
+def _receiver(url: str) -> str:
+    """Deliveries to one host and port share a receiver's capacity."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2].lower() or url
+    except ValueError:
+        return url
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
@@ -78,7 +91,13 @@ class WebhookSender:
     """Delivers due webhooks. Any number of senders may run against one database: each
     delivery is leased to one sender per attempt."""
 
-    def __init__(self, store: Store, policy: WebhookPolicy, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policy: WebhookPolicy,
+        metrics: Metrics | None = None,
+        concurrency: int = 1,
+    ) -> None:
         self.store = store
         self.policy = policy
         self.metrics = metrics or Metrics()
@@ -86,21 +105,59 @@ class WebhookSender:
         # never runs out while its sender is still trying.
         self._lease = timedelta(seconds=policy.timeout * 3 + 30)
         self._http: httpx.Client | None = None
+        # Attempts run `concurrency` at a time, at most `per_receiver` of them to one host:
+        # a receiver that hangs holds only its own deliveries back.
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="hark-webhook")
+        self._slots = concurrency
+        self._per_receiver = max(1, concurrency // 4)
+        self._busy: Counter[str] = Counter()  # receiver -> attempts in progress
+        self._lock = threading.Lock()
+        # Called after each attempt (e.g. to look for due deliveries at once: a retry may
+        # be due sooner than the sender would otherwise look).
+        self.on_attempted: Callable[[], None] = lambda: None
 
     def deliver_due(self) -> float | None:
-        """Try every delivery whose time has come; returns the seconds until the next one
-        is due (None when none is pending)."""
+        """Start every delivery whose time has come, as far as there are free senders;
+        returns the seconds until it should look again (None: nothing is pending)."""
         while True:
             next_at = self.store.next_webhook_at()  # a cheap read before any write
             if next_at is None or next_at > utcnow():
                 return None if next_at is None else (next_at - utcnow()).total_seconds()
-            # One at a time: a leased delivery is always being tried, never waiting.
-            leased = self.store.due_webhooks(1, self._lease)
+            with self._lock:
+                free = self._slots - sum(self._busy.values())
+            if free <= 0:
+                return BUSY_RECHECK_SECONDS
+            # Leased deliveries are always being tried (or put back at once), never waiting.
+            leased = self.store.due_webhooks(free, self._lease)
             if not leased:
-                return 0.5  # another sender holds it
-            self._attempt(leased[0])
+                return 0.5  # another sender holds them
+            for delivery in leased:
+                self._start(delivery)
+
+    def _start(self, delivery: WebhookDelivery) -> None:
+        receiver = _receiver(delivery.url)
+        with self._lock:
+            if self._busy[receiver] >= self._per_receiver:
+                receiver = ""
+            else:
+                self._busy[receiver] += 1
+        if not receiver:  # that receiver is slow to answer: its turn comes again shortly
+            self.store.postpone_webhook(delivery.id, utcnow() + timedelta(seconds=1))
+            return
+        self._pool.submit(self._attempt_then_free, delivery, receiver)
+
+    def _attempt_then_free(self, delivery: WebhookDelivery, receiver: str) -> None:
+        try:
+            self._attempt(delivery)
+        except Exception:  # recording the outcome failed: the lease runs out, then a retry
+            log.exception("webhook %s: attempt failed", delivery.id)
+        finally:
+            with self._lock:
+                self._busy[receiver] -= 1
+            self.on_attempted()
 
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
         if self._http is not None:
             self._http.close()
 

@@ -97,12 +97,14 @@ class Hark:
                 signing_secret=secret.get_secret_value() if secret else None,
             ),
             self.metrics,
+            concurrency=settings.webhook_concurrency,
         )
         self.retention = Retention(self.store, self.blobs, settings.retention_days)
         # Background loops; see start() for which process runs which.
         self._webhook_loop = Periodic(
             "hark-webhooks", WEBHOOK_POLL_SECONDS, self.webhooks.deliver_due
         )
+        self.webhooks.on_attempted = self._webhook_loop.wake
         self._sweep_loop = Periodic("hark-sweep", settings.sweep_interval, self.retention.sweep)
         # The engine runs in a supervised child process, started when the workers start (or,
         # in an API-only process, with the first realtime session).
@@ -115,6 +117,7 @@ class Hark:
             self.quotas.for_project,
             on_finished=self._webhook_loop.wake,
             metrics=self.metrics,
+            in_flight_cap=self._in_flight_cap,
         )
         self.dispatcher = self._dispatcher(self.engine.wait_ready)
         # One pool for /readyz: checks that hang occupy its threads instead of each probe
@@ -173,8 +176,19 @@ class Hark:
         if self.role == "worker":
             raise ValueError("hark worker needs a queue: set HARK_QUEUE_URL=redis://...")
         if self.role == "serve" and settings.workers > 0:
-            return InProcessDispatcher(self.runner.run, job_concurrency(settings), engine)
+            return InProcessDispatcher(self.runner.run_next, job_concurrency(settings), engine)
         return NoDispatcher()  # jobs wait in the database for a server with workers
+
+    def _in_flight_cap(self, overrides: dict | None) -> int:
+        return self.quotas.defaults.overridden(overrides).max_jobs_in_flight_per_project
+
+    def run_queued(self, _transcription_id: str) -> None:
+        """One queue message (`hark worker`): take the job whose turn it is, which need not
+        be the one the message names; messages only say that jobs are waiting."""
+        if self.runner.run_next():
+            self.jobs.send_parked()  # its project's slot is free: jobs held back may start
+        else:
+            self.store.queue.park()  # all waiting jobs are held back by their caps
 
     def describe(self) -> str:
         """Where this process keeps things, for its start-up line (no secrets)."""
@@ -251,6 +265,7 @@ class Hark:
         self.webhooks.close()
         self._sweep_loop.stop()
         self._ready_pool.shutdown(wait=False)
+        self.store.queue.close()
         self.db.dispose()
 
 

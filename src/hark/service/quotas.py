@@ -20,6 +20,7 @@ class Limits:
     max_transcriptions: int
     max_pending_transcriptions: int
     max_audio_duration_seconds: float
+    max_jobs_in_flight_per_project: int
 
     @classmethod
     def names(cls) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from hark.jobs import (
     AddressPolicy,
@@ -12,6 +15,7 @@ from hark.jobs import (
     filename_from_url,
 )
 from hark.store import File, Store, Transcription, TranscriptRow
+from hark.store.queue import QueueSnapshot, Throughput
 
 from .errors import Conflict, FieldError, InvalidRequest, NotFound
 from .idempotency import Idempotency, check_key, request_hash
@@ -25,6 +29,39 @@ def not_found(transcription_id: str) -> NotFound:
     return NotFound(
         f"Transcription {transcription_id} not found.", error_type="transcription_not_found"
     )
+
+
+THROUGHPUT_TTL_SECONDS = 5.0  # how long a throughput estimate is reused
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job as a status poll sees it: its row (columns as attributes) and, while it waits
+    or runs, where it stands (Hark extensions)."""
+
+    row: Any
+    queue_position: int | None = None
+    eta_seconds: float | None = None
+
+
+def eta_seconds(row: Any, queue: QueueSnapshot, speed: Throughput | None) -> float | None:
+    """Seconds until a queued or processing job should finish, from recent throughput: a
+    queued job waits for the jobs ahead of it, then takes its own time; a processing job
+    has the rest of its own left."""
+    if speed is None or row.status not in ("queued", "processing"):
+        return None
+    if row.audio_duration_ms is not None:
+        own = row.audio_duration_ms / 1000 / speed.audio_per_second
+    else:
+        own = speed.job_seconds
+    if row.status == "processing":
+        return round(own * (1 - min(row.progress or 0.0, 1.0)), 1)
+    # Jobs ahead, shared among the busy workers, after the ones they are on (half done, on
+    # average).
+    rounds = ((queue.position or 1) - 1) / max(queue.processing, 1)
+    if queue.processing:
+        rounds += 0.5
+    return round(rounds * speed.job_seconds + own, 1)
 
 
 class TranscriptionService:
@@ -44,6 +81,7 @@ class TranscriptionService:
         self.addresses = addresses
         self.find_file = find_file  # (project id, file id) -> the file, if there is one
         self.idempotency = Idempotency(store)
+        self._speed: tuple[Throughput | None, float] = (None, 0.0)  # (estimate, valid until)
 
     def create(
         self,
@@ -152,6 +190,28 @@ class TranscriptionService:
         if row is None:
             raise not_found(transcription_id)
         return row
+
+    @property
+    def status_reads_inline(self) -> bool:
+        """Whether `status` is quick enough to call on the event loop (SQLite)."""
+        return self.store.queue.inline
+
+    def status(self, project_id: str, transcription_id: str) -> JobStatus | None:
+        """What a status poll answers: the job, fresh from the database, with its queue
+        position and ETA while pending. None when this project has no such job."""
+        row, queue = self.store.queue.status(project_id, transcription_id)
+        if row is None:
+            return None
+        if row.status not in ("queued", "processing"):
+            return JobStatus(row)
+        return JobStatus(row, queue.position, eta_seconds(row, queue, self._throughput()))
+
+    def _throughput(self) -> Throughput | None:
+        speed, until = self._speed
+        if time.monotonic() >= until:
+            speed = self.store.queue.throughput()
+            self._speed = (speed, time.monotonic() + THROUGHPUT_TTL_SECONDS)
+        return speed
 
     def list(
         self, project_id: str, limit: int, cursor: str | None

@@ -62,6 +62,8 @@ class Project(Base):
     # The key its Invox callbacks are signed with (HMAC needs it in the clear, like
     # webhook_auth_header_value); made with the project's first Invox credential.
     invox_secret: Mapped[str | None] = mapped_column(String(128))
+    # When a worker last took one of its jobs: projects take turns, longest-waiting first.
+    last_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiKey(Base):
@@ -106,6 +108,8 @@ class Transcription(Base):
         Index("ix_transcriptions_project_created", "project_id", "created_at", "id"),
         Index("ix_transcriptions_status", "status"),
         Index("ix_transcriptions_created", "created_at"),
+        Index("ix_transcriptions_queue", "status", "project_id", "created_at"),
+        Index("ix_transcriptions_finished", "finished_at"),  # recent throughput (ETAs)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -28,6 +28,7 @@ from .models import (
     WebhookDelivery,
     utcnow,
 )
+from .queue import JobQueue
 
 Row = TypeVar("Row", File, Transcription)
 Cursor = tuple[datetime, str]  # (created_at, id) of the last item of the previous page
@@ -76,6 +77,7 @@ Quota = FileQuota | TranscriptionQuota
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.queue = JobQueue(db)  # the fair claim and the status poll's reads
 
     # -- projects and keys -------------------------------------------------------------
 
@@ -576,6 +578,15 @@ class Store:
             for row in rows:
                 row.next_attempt_at = now + lease
             return rows
+
+    def postpone_webhook(self, delivery_id: str, at: datetime) -> None:
+        """Put a leased delivery back, untried, to be due at `at`."""
+        with self.db.write() as s:
+            s.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")
+                .values(next_attempt_at=at)
+            )
 
     def next_webhook_at(self) -> datetime | None:
         with self.db.read() as s:
