@@ -220,4 +220,10 @@ def create_temporary_api_key(
 
 @router.get("/models", response_model=ModelList, tags=["models"])
 def list_models(hark: HarkDep, project_id: ProjectDep) -> ModelList:
-    return ModelList.model_validate({"models": hark.catalog.describe()})
+    """Both SDKs' shapes at once: Soniox's `models`, and OpenAI's list (`object`, `data`:
+    Hark's ids and OpenAI's, each with the `hark_model` that runs it)."""
+    from .openai import openai_models
+
+    return ModelList.model_validate(
+        {"models": hark.catalog.describe(), "object": "list", "data": openai_models(hark)}
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,9 @@ from .languages import WHISPER_LANGUAGES
 from .text_language import text_language
 from .transcript import (
     EngineError,
+    PartialCallback,
     ProgressCallback,
+    Segment,
     Token,
     TranscribeOptions,
     Transcript,
@@ -105,23 +107,28 @@ class WhisperEngine:
         audio: np.ndarray,
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
+        on_partial: PartialCallback | None = None,
     ) -> Transcript:
-        """Timed word tokens of 16 kHz mono samples, each tagged with its language. With
-        language identification on a multilingual model, the language is detected per
-        stretch of speech (see _by_segment); otherwise once for the whole audio."""
+        """Timed word tokens of 16 kHz mono samples, each tagged with its language, and the
+        decoder's segments. With language identification on a multilingual model, the
+        language is detected per stretch of speech (see _by_segment); otherwise once for
+        the whole audio. `on_partial` gets each segment's words as they are decoded."""
         duration_ms = len(audio) * 1000 // SAMPLE_RATE
         if (
             self.multilingual
             and options.enable_language_identification
             and not (options.language_hints_strict and len(options.language_hints) == 1)
         ):
-            tokens = self._by_segment(audio, options, on_progress)
-            languages = [t.language for t in tokens]
-            main = max(set(languages), key=languages.count) if tokens else None
-            return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=main)
-        language = self._choose_language(audio, options)
-        tokens, detected = self._recognize(audio, language, options, on_progress)
-        return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=detected)
+            decoded = self._by_segment(audio, options, on_progress, on_partial)
+            languages = [t.language for t in decoded.tokens]
+            main = max(set(languages), key=languages.count) if decoded.tokens else None
+        else:
+            language = self._choose_language(audio, options)
+            decoded = self._recognize(audio, language, options, on_progress, on_partial)
+            main = decoded.language
+        return Transcript.from_tokens(
+            decoded.tokens, duration_ms=duration_ms, language=main, segments=decoded.segments
+        )
 
     def _recognize(
         self,
@@ -129,9 +136,10 @@ class WhisperEngine:
         language: str | None,
         options: TranscribeOptions,
         on_progress: ProgressCallback | None,
+        on_partial: PartialCallback | None = None,
         offset_ms: int = 0,
         task: str = "transcribe",
-    ) -> tuple[list[Token], str]:
+    ) -> _Decoded:
         duration_s = len(audio) / SAMPLE_RATE
         segments, info = self._model.transcribe(
             audio,
@@ -142,15 +150,17 @@ class WhisperEngine:
             vad_filter=self.config.vad_filter,
             hotwords=", ".join(options.hotwords) or None,
             initial_prompt=options.prompt or None,
+            **_sampling(options),
         )
-        tokens: list[Token] = []
+        decoded = _Decoded(info.language)
         for segment in segments:
+            words: list[Token] = []
             for word in segment.words or [_segment_as_word(segment)]:
-                text = word.word if tokens else word.word.lstrip()
+                text = word.word if decoded.tokens or words else word.word.lstrip()
                 if not text:
                     continue
                 start_ms = offset_ms + round(word.start * 1000)
-                tokens.append(
+                words.append(
                     Token(
                         text=text,
                         start_ms=start_ms,
@@ -159,41 +169,50 @@ class WhisperEngine:
                         language=info.language,
                     )
                 )
+            decoded.tokens += words
+            decoded.segments.append(_segment(segment, offset_ms))
+            if on_partial and words:
+                on_partial(words)
             if on_progress and duration_s > 0:
                 on_progress(min(segment.end / duration_s, 1.0))
-        return tokens, info.language
+        return decoded
 
     def _by_segment(
         self,
         audio: np.ndarray,
         options: TranscribeOptions,
         on_progress: ProgressCallback | None,
-    ) -> list[Token]:
+        on_partial: PartialCallback | None,
+    ) -> _Decoded:
         """Detect the language of each stretch of speech the VAD finds, transcribe it in
         that language, and where the audio detector was unsure, let the text of each
         sentence overrule it (lingua)."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         chunks = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30))
-        tokens: list[Token] = []
+        decoded = _Decoded(None)
         for index, chunk in enumerate(chunks):
             piece = audio[chunk["start"] : chunk["end"]]
             ranked = self._rank_languages(piece, options)
             language, probability = ranked[0]
-            words, _ = self._recognize(
+            first = not decoded.tokens
+            part = self._recognize(
                 piece,
                 language,
                 options,
                 scaled(on_progress, index / len(chunks), 1 / len(chunks)),
+                None if on_partial is None else _spaced(on_partial, after=not first),
                 offset_ms=chunk["start"] * 1000 // SAMPLE_RATE,
             )
-            if words and tokens:
+            words = part.tokens
+            if words and not first:
                 words[0] = replace(words[0], text=" " + words[0].text.lstrip())
             if probability < UNSURE:
                 candidates = {code for code, _ in ranked[:3]} | set(options.language_hints)
                 words = _retag_by_text(words, candidates)
-            tokens += words
-        return tokens
+            decoded.tokens += words
+            decoded.segments += part.segments
+        return decoded
 
     def _rank_languages(
         self, audio: np.ndarray, options: TranscribeOptions
@@ -222,8 +241,8 @@ class WhisperEngine:
 
     def translate_speech(self, audio: np.ndarray, language: str) -> str:
         """Whisper's translate task: English text of speech in `language`."""
-        tokens, _ = self._recognize(audio, language, TranscribeOptions(), None, task="translate")
-        return "".join(t.text for t in tokens)
+        decoded = self._recognize(audio, language, TranscribeOptions(), None, task="translate")
+        return "".join(t.text for t in decoded.tokens)
 
 
 def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:
@@ -232,6 +251,55 @@ def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:
         language = text_language("".join(t.text for t in sentence), candidates)
         out += [replace(t, language=language) for t in sentence] if language else sentence
     return out
+
+
+def _sampling(options: TranscribeOptions) -> dict:
+    """faster-whisper arguments for the request's temperature and VAD settings (its own
+    defaults where the request leaves them)."""
+    arguments: dict = {}
+    if options.temperature is not None:
+        arguments["temperature"] = options.temperature
+    if options.vad:
+        arguments["vad_parameters"] = dict(options.vad)
+    return arguments
+
+
+@dataclass
+class _Decoded:
+    """What one decoding pass produced."""
+
+    language: str | None
+    tokens: list[Token] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+
+
+def _spaced(on_partial: PartialCallback, after: bool) -> PartialCallback:
+    """`on_partial` for a chunk whose first word follows earlier text (`after`), so gets
+    the space it will have in the transcript."""
+    pending = [after]
+
+    def partial(words: list[Token]) -> None:
+        if pending.pop() if pending else False:
+            words = [replace(words[0], text=" " + words[0].text.lstrip()), *words[1:]]
+        on_partial(words)
+
+    return partial
+
+
+def _segment(segment, offset_ms: int) -> Segment:
+    """Hark's copy of a faster-whisper Segment, its times shifted by `offset_ms`."""
+    return Segment(
+        id=segment.id,
+        seek=segment.seek + offset_ms // 10,
+        start_ms=offset_ms + round(segment.start * 1000),
+        end_ms=offset_ms + round(segment.end * 1000),
+        text=segment.text,
+        tokens=list(segment.tokens),
+        temperature=float(segment.temperature or 0.0),
+        avg_logprob=float(segment.avg_logprob),
+        compression_ratio=float(segment.compression_ratio),
+        no_speech_prob=float(segment.no_speech_prob),
+    )
 
 
 @dataclass

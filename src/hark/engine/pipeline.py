@@ -11,7 +11,9 @@ from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model
 from .audio import SAMPLE_RATE, decode_audio, decode_channels
 from .diarization import assign_speakers, get_diarizer, number_speakers
 from .transcript import (
+    PartialCallback,
     ProgressCallback,
+    Segment,
     Token,
     TranscribeOptions,
     Transcript,
@@ -39,22 +41,26 @@ class Pipeline:
         on_progress: ProgressCallback | None = None,
         on_duration: ProgressCallback | None = None,
         max_seconds: float | None = None,
+        on_partial: PartialCallback | None = None,
     ) -> Transcript:
-        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
-        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError)."""
+        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known,
+        `on_partial(tokens)` with each decoded segment's words (before speakers or
+        translation). Audio longer than `max_seconds` is refused while decoding
+        (AudioDecodeError)."""
         if options.separate_channels:
             channels = decode_channels(path, max_seconds=max_seconds)
         else:
             channels = [decode_audio(path, max_seconds=max_seconds)]
         if on_duration:
             on_duration(len(channels[0]) * 1000 // SAMPLE_RATE)
-        return self.transcribe(channels, options, on_progress)
+        return self.transcribe(channels, options, on_progress, on_partial)
 
     def transcribe(
         self,
         channels: list[np.ndarray],
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
+        on_partial: PartialCallback | None = None,
     ) -> Transcript:
         """Transcribe one array of samples, or each channel's on its own (the tokens tagged
         with their `channel` and interleaved in time order)."""
@@ -69,13 +75,16 @@ class Pipeline:
             return scaled(on_progress, start / total, _COST[name] / total)
 
         per_channel: list[list[Token]] = []
+        segments: list[Segment] = []
         language = None
         for index, audio in enumerate(channels):
-            transcript = self.asr.transcribe(audio, options, stage("asr"))
+            transcript = self.asr.transcribe(audio, options, stage("asr"), on_partial)
             language = language or transcript.language
-            tokens = transcript.tokens
+            tokens, decoded = transcript.tokens, transcript.segments
             if options.separate_channels:
                 tokens = [replace(t, channel=index) for t in tokens]
+                decoded = [replace(s, channel=index) for s in decoded]
+            segments += decoded
             if options.diarize:
                 progress = stage("diarize")
                 if tokens:  # a silent channel has no words to give a speaker
@@ -98,8 +107,12 @@ class Pipeline:
             )
         elif not options.enable_language_identification:
             tokens = [replace(t, language=None) for t in tokens]
+        segments.sort(key=lambda s: (s.start_ms, s.channel or 0))
         return Transcript.from_tokens(
-            tokens, duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE, language=language
+            tokens,
+            duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE,
+            language=language,
+            segments=[replace(s, id=i) for i, s in enumerate(segments)],
         )
 
 

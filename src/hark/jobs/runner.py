@@ -20,6 +20,7 @@ from hark.engine import (
     EngineConfig,
     EngineError,
     Pipeline,
+    Token,
     TranscribeOptions,
     TranslationRequest,
     get_pipeline,
@@ -90,6 +91,8 @@ def engine_options(job: Transcription) -> TranscribeOptions:
         min_speakers=job.min_speakers,
         max_speakers=job.max_speakers,
         translation=translation_request(job.translation, context),
+        temperature=(job.decoder_options or {}).get("temperature"),
+        vad=tuple(sorted(((job.decoder_options or {}).get("vad") or {}).items())),
     )
 
 
@@ -286,6 +289,14 @@ class JobRunner:
                 last_write = now
                 self._write(claim, progress=round(min(fraction, 0.999), 4))
 
+        partial: list[str] = []
+
+        def on_partial(tokens: list[Token]) -> None:
+            # What the decoder has produced so far, for callers relaying it as it comes
+            # (the OpenAI door's streaming); also a cancellation check, like progress.
+            partial.append("".join(token.text for token in tokens))
+            self._write(claim, partial_text="".join(partial))
+
         limits = self.limits(job.project_id)
         max_seconds = limits.max_audio_duration_seconds
         with self._audio(job, limits) as path:
@@ -298,9 +309,15 @@ class JobRunner:
                 on_progress=on_progress,
                 on_duration=lambda ms: self._check_duration(claim, int(ms), max_seconds),
                 max_seconds=max_seconds,
+                on_partial=on_partial,
             )
         tokens = [token.to_dict() for token in transcript.tokens]
-        if not self.store.complete(job.id, claim.owner, transcript.text, tokens):
+        decoding = {
+            "language": transcript.language,
+            "duration_ms": transcript.duration_ms,
+            "segments": [segment.to_dict() for segment in transcript.segments],
+        }
+        if not self.store.complete(job.id, claim.owner, transcript.text, tokens, decoding):
             raise LeaseLost(job.id)
         log.info("transcription %s: completed (%d tokens)", job.id, len(tokens))
         return "completed"

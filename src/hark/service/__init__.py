@@ -45,6 +45,7 @@ from .errors import (
 from .files import FileService
 from .invox import InvoxService
 from .models import ModelCatalog
+from .openai import AudioRequest, OpenAIService
 from .quotas import Limits, Quotas
 from .realtime import RealtimeConfig, RealtimeService, RealtimeSession
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
@@ -158,6 +159,7 @@ class Hark:
             settings.invox_token_ttl_seconds,
             settings.invox_diarization,
         )
+        self.openai = OpenAIService(self.store, self.files, self.transcriptions, self.catalog)
         self.async_files = AsyncFiles(self.files, self.transcriptions)  # legacy gRPC API
 
     def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:
@@ -266,6 +268,7 @@ def _alive(pid: int) -> bool:
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "AudioRequest",
     "Conflict",
     "CreateTemporaryKey",
     "CreateTranscription",

@@ -53,9 +53,11 @@ class TranscriptionService:
         request: CreateTranscription,
         idempotency_key: str | None = None,
         job_id: str | None = None,
+        decoder_options: dict | None = None,
     ) -> Transcription:
         """Create and dispatch a job. `job_id` names it (the legacy gRPC API gives a job the
-        id of its file); otherwise it gets a new one."""
+        id of its file); otherwise it gets a new one. `decoder_options` (temperature, VAD
+        settings) come from the OpenAI door only."""
         key = check_key(idempotency_key)
         fetch = partial(self.store.get_transcription, project_id)
         if key is not None:
@@ -65,6 +67,7 @@ class TranscriptionService:
         job = self.prepare(project_id, request)
         if job_id is not None:
             job.id = job_id
+        job.decoder_options = decoder_options
         limits = self.quotas.for_project(project_id)
         added = self.store.add_transcription(job, limits.transcriptions)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage

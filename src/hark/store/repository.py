@@ -363,6 +363,7 @@ class Store:
                     status="processing",
                     started_at=now,
                     progress=0.0,
+                    partial_text=None,
                     attempts=Transcription.attempts + 1,
                     lease_owner=owner,
                     lease_expires_at=now + lease,
@@ -401,17 +402,37 @@ class Store:
                 ).rowcount
             )
 
-    def complete(self, transcription_id: str, owner: str, text: str, tokens: list[dict]) -> bool:
+    def complete(
+        self,
+        transcription_id: str,
+        owner: str,
+        text: str,
+        tokens: list[dict],
+        decoding: dict | None = None,
+    ) -> bool:
+        """processing -> completed with the transcript; `decoding` keeps what the decoder
+        reported beyond the tokens (language, segments), for the OpenAI door."""
         with self.db.write() as s:
             done = s.execute(
                 update(Transcription)
                 .where(self._held(transcription_id, owner))
                 .values(
-                    status="completed", progress=1.0, finished_at=utcnow(), lease_expires_at=None
+                    status="completed",
+                    progress=1.0,
+                    finished_at=utcnow(),
+                    lease_expires_at=None,
+                    partial_text=None,
                 )
             ).rowcount
             if done:
-                s.merge(TranscriptRow(transcription_id=transcription_id, text=text, tokens=tokens))
+                s.merge(
+                    TranscriptRow(
+                        transcription_id=transcription_id,
+                        text=text,
+                        tokens=tokens,
+                        decoding=decoding,
+                    )
+                )
                 self._enqueue_webhook(s, transcription_id, tokens)
             return bool(done)
 
