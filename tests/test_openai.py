@@ -315,7 +315,7 @@ def test_each_error_class(client, server, tmp_path):
 def test_quota_errors(server):
     small = f"openai-small-{time.monotonic_ns()}"
     key = server.new_key(small)
-    server.hark("limits", "--project", small, "--max-file-size", "100000", "--max-files", "1")
+    server.hark("limits", f"--project={small}", "--max-file-size=100000", "--max-files=1")
     client = openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0)
     with pytest.raises(openai.APIStatusError) as caught:
         client.audio.transcriptions.create(model="whisper-1", file=LONGFORM)  # > 100 kB

@@ -119,7 +119,10 @@ class WhisperEngine:
             and options.enable_language_identification
             and not (options.language_hints_strict and len(options.language_hints) == 1)
         ):
-            decoded = self._by_segment(audio, options, on_progress, on_partial)
+            decoded = _Decoded(None)
+            decoded.tokens = self._by_segment(
+                audio, options, on_progress, on_partial, decoded.segments
+            )
             languages = [t.language for t in decoded.tokens]
             main = max(set(languages), key=languages.count) if decoded.tokens else None
         else:
@@ -182,20 +185,21 @@ class WhisperEngine:
         audio: np.ndarray,
         options: TranscribeOptions,
         on_progress: ProgressCallback | None,
-        on_partial: PartialCallback | None,
-    ) -> _Decoded:
+        on_partial: PartialCallback | None = None,
+        segments: list[Segment] | None = None,
+    ) -> list[Token]:
         """Detect the language of each stretch of speech the VAD finds, transcribe it in
         that language, and where the audio detector was unsure, let the text of each
-        sentence overrule it (lingua)."""
+        sentence overrule it (lingua). The decoder's segments go to `segments`."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         chunks = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30))
-        decoded = _Decoded(None)
+        tokens: list[Token] = []
         for index, chunk in enumerate(chunks):
             piece = audio[chunk["start"] : chunk["end"]]
             ranked = self._rank_languages(piece, options)
             language, probability = ranked[0]
-            first = not decoded.tokens
+            first = not tokens
             part = self._recognize(
                 piece,
                 language,
@@ -210,9 +214,10 @@ class WhisperEngine:
             if probability < UNSURE:
                 candidates = {code for code, _ in ranked[:3]} | set(options.language_hints)
                 words = _retag_by_text(words, candidates)
-            decoded.tokens += words
-            decoded.segments += part.segments
-        return decoded
+            tokens += words
+            if segments is not None:
+                segments += part.segments
+        return tokens
 
     def _rank_languages(
         self, audio: np.ndarray, options: TranscribeOptions
