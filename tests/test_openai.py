@@ -326,10 +326,11 @@ def test_quota_errors(server):
     with pytest.raises(openai.APIStatusError) as caught:
         client.audio.transcriptions.create(model="whisper-1", file=LONGFORM)  # > 100 kB
     assert caught.value.status_code == 413 and caught.value.body["param"] == "file"
+    small_file = AUDIO / "librispeech" / "dev-clean" / "1988-24833-0000.flac"  # 57 kB
     with server.client(key) as api:
-        upload(api, AUDIO / "librispeech" / "dev-clean" / "1988-24833-0000.flac")
+        upload(api, small_file)
     with pytest.raises(openai.RateLimitError) as caught:
-        client.audio.transcriptions.create(model="whisper-1", file=JFK)
+        client.audio.transcriptions.create(model="whisper-1", file=small_file)
     assert caught.value.body["code"] == "file_limit_exceeded"
 
 
