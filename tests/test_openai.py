@@ -412,7 +412,7 @@ def test_keep_alive_outlasts_client_read_timeouts_on_a_ten_minute_file(
         base_url=embedded_server.base_url,
         api_key=key,
         max_retries=0,
-        timeout=httpx.Timeout(20, connect=5),
+        timeout=20.0,  # seconds without a byte (and for connecting, sending)
     )
     result = client.audio.transcriptions.create(model="whisper-1", file=path)
     assert result.usage.seconds == pytest.approx(7 * 92.34, abs=1)
