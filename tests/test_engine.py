@@ -66,6 +66,27 @@ def test_tokens_concatenate_to_text_with_ms_timings(engine):
     assert progress == sorted(progress) and 0 < progress[-1] <= 1.0
 
 
+def test_partials_and_segments_come_from_the_decoder(engine):
+    """on_partial gets each decoded segment's words in order, before the result; the
+    transcript keeps faster-whisper's segments with their own figures."""
+    partials: list[list] = []
+    transcript = engine.transcribe_file(JFK, on_partial=partials.append)
+    assert len(partials) == len(transcript.segments) >= 2
+    assert "".join(t.text for words in partials for t in words) == transcript.text
+    timed = [(t.text, t.start_ms, t.end_ms) for words in partials for t in words]
+    assert timed == [(t.text, t.start_ms, t.end_ms) for t in transcript.tokens]
+    for index, segment in enumerate(transcript.segments):
+        assert segment.id == index and segment.tokens
+        assert 0 <= segment.start_ms < segment.end_ms <= 11_000
+        assert segment.avg_logprob < 0 and 0 <= segment.no_speech_prob <= 1
+        assert segment.compression_ratio > 0 and segment.temperature == 0.0
+    assert "".join(s.text for s in transcript.segments).strip() == transcript.text
+    fixed = engine.transcribe_file(
+        JFK, TranscribeOptions(temperature=0.4, vad=(("threshold", 0.6),))
+    )
+    assert {s.temperature for s in fixed.segments} == {0.4}
+
+
 def test_hotwords_fix_rare_terms(engine):
     plain = engine.transcribe_file(HOTWORDS).text
     boosted = engine.transcribe_file(HOTWORDS, TranscribeOptions(hotwords=("ComfyUI",))).text

@@ -186,3 +186,17 @@ def test_unusable_webhook_headers_are_refused(api, name, value, location):
     }
     error = assert_error(api.post("/transcriptions", json=body), 400)
     assert error["validation_errors"][0]["location"] == f"body.{location}"
+
+
+def test_a_cancelled_job_sends_its_webhook(private_server, webserver):
+    """Cancelling (POST /v1/transcriptions/{id}/cancel) ends the job like any failure,
+    webhook included."""
+    with private_server.client() as api:
+        busy = create_job(api, upload(api, JFK)["id"])  # the worker is on this one
+        path = f"/hook/cancel-{secrets.token_hex(4)}"
+        queued = create_job(api, upload(api, JFK)["id"], webhook_url=webserver.url(path))
+        assert api.post(f"/transcriptions/{queued['id']}/cancel").status_code == 200
+        delivered = webserver.wait_for_requests(path, 1)[0]
+        assert json.loads(delivered["body"]) == {"id": queued["id"], "status": "error"}
+        verify_hark_signature(delivered)
+        assert wait_for(api, busy["id"])["status"] == "completed"

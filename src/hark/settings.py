@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     # about an hour with the default.
     webhook_retry_base_seconds: float = Field(default=30, ge=0)
 
+    # The OpenAI door (/v1/audio/transcriptions, /v1/audio/translations): a request still
+    # waiting for its job after this many seconds starts its answer (json and text formats)
+    # and sends a space each second until the result, so clients and proxies see bytes
+    # flowing; 0 sends none (the answer then comes whole, however long the job takes).
+    openai_keepalive_seconds: float = Field(default=10, ge=0)
+
     # Realtime WebSocket sessions transcribed at once, per process (more get an error).
     realtime_max_sessions: int = Field(default=4, ge=1)
     # Live recognition (docs/api/realtime.md): new audio between two decodes of the

@@ -38,6 +38,7 @@ async def every_async_method(client: AsyncClient) -> None:
     job = await client.stt.get(transcription_id=job.id)
     maybe_job: Transcription | None = await client.stt.get_or_none(job.id)
     job = await client.stt.wait(job.id, interval_sec=0.5)
+    job = await client.stt.cancel(job.id)
     job = await client.stt.transcribe(file=b"RIFF")
     job = await client.stt.transcribe_from_url(audio_url="https://example.com/a.wav")
     job = await client.stt.transcribe_from_file_id(file_id=file.id)

@@ -18,6 +18,7 @@ from hark.service import Hark
 from .errors import install_error_handlers
 from .invox import router as invox_router
 from .middleware import RequestContext
+from .openai import router as openai_router
 from .realtime import router as realtime_router
 from .soniox import router
 from .status import StatusPoll
@@ -74,13 +75,19 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     app.status_poll = StatusPoll(hark)
     app.include_router(router, prefix="/v1")
     app.include_router(router, include_in_schema=False)
+    app.include_router(openai_router, prefix="/v1")
+    app.include_router(openai_router, include_in_schema=False)
     app.include_router(realtime_router)
     app.include_router(invox_router)
     install_error_handlers(app)
 
     def body_limit(scope: Scope) -> int | None:
-        if scope["method"] == "POST" and scope["path"].rstrip("/") in ("/v1/files", "/files"):
-            return None  # the upload route counts the file itself, against max_file_size
+        if scope["method"] == "POST" and scope["path"].rstrip("/").removeprefix("/v1") in (
+            "/files",
+            "/audio/transcriptions",
+            "/audio/translations",
+        ):
+            return None  # the upload routes count the file themselves, against max_file_size
         if scope["method"] == "PUT":
             return None  # so do the pre-signed upload routes (the only PUT routes)
         return hark.settings.max_json_body

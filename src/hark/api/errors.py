@@ -1,4 +1,5 @@
-"""Every error leaves as the Soniox ApiError envelope, with the request's id."""
+"""Every error leaves as the Soniox ApiError envelope, with the request's id; the Invox
+and OpenAI routes' errors in those APIs' own shapes."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ _HTTP_ERROR_TYPES = {
 
 
 INVOX_PREFIX = "/api/"  # the Invox Medical API's routes (see invox.py)
+# The OpenAI door's routes (see openai.py), under /v1 or at the root.
+OPENAI_PREFIXES = ("/audio/", "/models/")
+# Hark's quota errors are what OpenAI calls rate limits (the SDK's RateLimitError).
+QUOTA_ERRORS = {
+    "file_limit_exceeded",
+    "storage_limit_exceeded",
+    "transcription_limit_exceeded",
+    "too_many_pending_transcriptions",
+}
+# OpenAI's error `type` by status.
+OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error"}
+OPENAI_TYPES |= {429: "rate_limit_error"}
+
+
+def is_openai_route(path: str) -> bool:
+    return path.removeprefix("/v1").startswith(OPENAI_PREFIXES)
 
 
 def error_response(
@@ -36,6 +53,8 @@ def error_response(
 ) -> JSONResponse:
     if request.url.path.startswith(INVOX_PREFIX):
         return _invox_error(request, status_code, error_type, message, headers)
+    if is_openai_route(request.url.path):
+        return openai_error(status_code, error_type, message, validation_errors, headers)
     return JSONResponse(
         {
             "status_code": status_code,
@@ -64,6 +83,34 @@ def _invox_error(
             error_type = "GENERATE_PRESIGNURL_ERROR"
         body["errorType"] = error_type
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def openai_error(
+    status_code: int,
+    error_type: str,
+    message: str,
+    validation_errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """OpenAI's error shape (CONTRACTS §5.4), with the status its SDK maps to the right
+    exception: oversize files 413, quotas 429. `code` is Hark's error type; `param` the
+    form field at fault."""
+    errors = validation_errors or []
+    if any(e.get("error_type") == "too_large" for e in errors):
+        status_code = 413
+    if error_type in QUOTA_ERRORS:
+        status_code = 429
+    param = errors[0]["location"].split(".", 1)[-1] if errors else None
+    if status_code == 401:
+        error_type = "invalid_api_key"
+    kind = "server_error" if status_code >= 500 else OPENAI_TYPES.get(status_code)
+    body = {
+        "message": message,
+        "type": kind or "invalid_request_error",
+        "param": param,
+        "code": error_type,
+    }
+    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
 
 
 def _location(loc: tuple) -> str:

@@ -163,8 +163,18 @@ class ModelOut(BaseModel):
     two_way_translation: str | None
 
 
+class OpenAIModel(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+    hark_model: str  # the model that runs this id
+
+
 class ModelList(BaseModel):
-    models: list[ModelOut]
+    models: list[ModelOut]  # the Soniox SDK's shape
+    object: Literal["list"] = "list"  # the OpenAI SDK's shape
+    data: list[OpenAIModel]
 
 
 class TemporaryKeyOut(BaseModel):

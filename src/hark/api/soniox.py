@@ -156,6 +156,19 @@ def delete_transcription(transcription_id: str, hark: HarkDep, project_id: Proje
     return Response(status_code=204)
 
 
+@router.post(
+    "/transcriptions/{transcription_id}/cancel",
+    response_model=TranscriptionOut,
+    tags=["transcriptions"],
+)
+def cancel_transcription(
+    transcription_id: str, hark: HarkDep, project_id: ProjectDep
+) -> TranscriptionOut:
+    """Stop a queued or processing job: it ends in `error` with `error_type: "cancelled"`
+    (its worker stops within a few seconds). A job that has ended answers 409."""
+    return TranscriptionOut.of(hark.transcriptions.cancel(project_id, transcription_id))
+
+
 @router.get(
     "/transcriptions/{transcription_id}/transcript",
     response_model=TranscriptOut,
@@ -213,4 +226,10 @@ def create_temporary_api_key(
 
 @router.get("/models", response_model=ModelList, tags=["models"])
 def list_models(hark: HarkDep, project_id: ProjectDep) -> ModelList:
-    return ModelList.model_validate({"models": hark.catalog.describe()})
+    """Both SDKs' shapes at once: Soniox's `models`, and OpenAI's list (`object`, `data`:
+    Hark's ids and OpenAI's, each with the `hark_model` that runs it)."""
+    from .openai import openai_models
+
+    return ModelList.model_validate(
+        {"models": hark.catalog.describe(), "object": "list", "data": openai_models(hark)}
+    )

@@ -22,7 +22,8 @@ MAX_TEXT_FIELD = 4096
 class ParsedUpload:
     upload: Upload | None = None  # always set once receive_upload returns
     filename: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # the last value of each field
+    lists: dict[str, list[str]] = field(default_factory=dict)  # every value, in order
     complete: bool = False  # the closing boundary arrived
 
 
@@ -33,8 +34,13 @@ def _missing_file() -> InvalidRequest:
     )
 
 
-async def receive_upload(request: Request, files: FileService, project_id: str) -> ParsedUpload:
-    """Parse the request; on any failure the partial blob is removed before re-raising."""
+async def receive_upload(
+    request: Request, files: FileService, project_id: str, file_idempotency: bool = True
+) -> ParsedUpload:
+    """Parse the request; on any failure the partial blob is removed before re-raising.
+    With `file_idempotency`, an Idempotency-Key header makes the file upload idempotent
+    (POST /files); without, the caller uses the key for what it creates itself."""
+    idempotency_key = request.headers.get("idempotency-key") if file_idempotency else None
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -71,9 +77,7 @@ async def receive_upload(request: Request, files: FileService, project_id: str) 
             if result.upload is not None:
                 raise InvalidRequest("Send exactly one 'file' part.")
             result.filename = disposition.get(b"filename", b"").decode("utf-8", "replace")
-            result.upload = files.open_upload(
-                project_id, declared_size, request.headers.get("idempotency-key")
-            )
+            result.upload = files.open_upload(project_id, declared_size, idempotency_key)
             part["file"] = True
         else:
             part["text"] = bytearray()
@@ -89,7 +93,9 @@ async def receive_upload(request: Request, files: FileService, project_id: str) 
 
     def on_part_end() -> None:
         if "text" in part:
-            result.fields[part["name"]] = part["text"].decode("utf-8", "replace")
+            value = part["text"].decode("utf-8", "replace")
+            result.fields[part["name"]] = value
+            result.lists.setdefault(part["name"], []).append(value)
 
     def on_end() -> None:
         result.complete = True

@@ -244,7 +244,7 @@ def files_delete(
     return 0
 
 
-jobs = typer.Typer(help="List, show or delete transcriptions.", no_args_is_help=True)
+jobs = typer.Typer(help="List, show, cancel or delete transcriptions.", no_args_is_help=True)
 
 
 @jobs.command("list")
@@ -277,6 +277,21 @@ def jobs_get(
     """Show one transcription as JSON."""
     with _client(api_key, base_url) as client:
         print(client.stt.get(job_id).model_dump_json(indent=2))
+    return 0
+
+
+@jobs.command("cancel")
+@_client_command
+def jobs_cancel(
+    ids: Annotated[list[str], typer.Argument(metavar="ID...")],
+    api_key: ApiKey = None,
+    base_url: BaseUrl = None,
+) -> int:
+    """Cancel queued or processing transcriptions."""
+    with _client(api_key, base_url) as client:
+        for job_id in ids:
+            client.stt.cancel(job_id)
+            print(f"cancelled {job_id}")
     return 0
 
 

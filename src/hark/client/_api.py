@@ -214,6 +214,12 @@ class SttAPI:
             )
         )
 
+    def cancel(self, transcription_id: str) -> Transcription:
+        """Stop a queued or processing job; it ends in `error` with `error_type`
+        "cancelled". Raises HarkConflictError if it had already ended, HarkNotFoundError
+        if there is no such job."""
+        return self._client._run(plans.cancel(transcription_id))
+
     def destroy(self, transcription_id: str) -> None:
         """Delete a transcription and then its uploaded file (if that still exists)."""
         return self._client._run(plans.destroy(transcription_id))
@@ -586,6 +592,10 @@ class AsyncSttAPI:
                 idempotency_key=idempotency_key,
             )
         )
+
+    async def cancel(self, transcription_id: str) -> Transcription:
+        """Stop a queued or processing job (see `SttAPI.cancel`)."""
+        return await self._client._run(plans.cancel(transcription_id))
 
     async def destroy(self, transcription_id: str) -> None:
         return await self._client._run(plans.destroy(transcription_id))

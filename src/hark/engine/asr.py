@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,9 @@ from .terms import respell, spellings
 from .text_language import text_language
 from .transcript import (
     EngineError,
+    PartialCallback,
     ProgressCallback,
+    Segment,
     Token,
     TranscribeOptions,
     Transcript,
@@ -117,26 +119,37 @@ class WhisperEngine:
         audio: np.ndarray,
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
+        on_partial: PartialCallback | None = None,
     ) -> Transcript:
-        """Timed word tokens of 16 kHz mono samples, each tagged with its language. With
-        language identification on a multilingual model, the language is detected per
-        stretch of speech (see _by_segment); otherwise once for the whole audio. Context
+        """Timed word tokens of 16 kHz mono samples, each tagged with its language, and the
+        decoder's segments. With language identification on a multilingual model, the
+        language is detected per stretch of speech (see _by_segment); otherwise once for
+        the whole audio. `on_partial` gets each segment's words as they are decoded. Context
         terms come out spelled as given (see terms.py)."""
         terms = spellings(options.hotwords, options.prompt)
+        if on_partial is not None and terms:
+            on_partial = _respelled(on_partial, terms)
         duration_ms = len(audio) * 1000 // SAMPLE_RATE
         if (
             self.multilingual
             and options.enable_language_identification
             and not (options.language_hints_strict and len(options.language_hints) == 1)
         ):
-            tokens = respell(self._by_segment(audio, options, on_progress), terms)
-            languages = [t.language for t in tokens]
-            main = max(set(languages), key=languages.count) if tokens else None
-            return Transcript.from_tokens(tokens, duration_ms=duration_ms, language=main)
-        language = self._choose_language(audio, options)
-        tokens, detected = self._recognize(audio, language, options, on_progress)
+            decoded = _Decoded(None)
+            decoded.tokens = self._by_segment(
+                audio, options, on_progress, on_partial, decoded.segments
+            )
+            languages = [t.language for t in decoded.tokens]
+            main = max(set(languages), key=languages.count) if decoded.tokens else None
+        else:
+            language = self._choose_language(audio, options)
+            decoded = self._recognize(audio, language, options, on_progress, on_partial)
+            main = decoded.language
         return Transcript.from_tokens(
-            respell(tokens, terms), duration_ms=duration_ms, language=detected
+            respell(decoded.tokens, terms),
+            duration_ms=duration_ms,
+            language=main,
+            segments=decoded.segments,
         )
 
     def _recognize(
@@ -145,10 +158,17 @@ class WhisperEngine:
         language: str | None,
         options: TranscribeOptions,
         on_progress: ProgressCallback | None,
+        on_partial: PartialCallback | None = None,
         offset_ms: int = 0,
         task: str = "transcribe",
-    ) -> tuple[list[Token], str]:
-        if self.scheduler and language and task == "transcribe" and self.config.vad_filter:
+    ) -> _Decoded:
+        if (
+            self.scheduler
+            and language
+            and task == "transcribe"
+            and self.config.vad_filter
+            and not options.decoder_details
+        ):
             return self._recognize_batched(audio, language, options, on_progress, offset_ms)
         duration_s = len(audio) / SAMPLE_RATE
         segments, info = self._model.transcribe(
@@ -160,13 +180,23 @@ class WhisperEngine:
             vad_filter=self.config.vad_filter,
             hotwords=", ".join(options.hotwords) or None,
             initial_prompt=options.prompt or None,
+            **_sampling(options),
         )
-        tokens: list[Token] = []
+        decoded = _Decoded(info.language)
         for segment in segments:
-            tokens += _words(segment, info.language, offset_ms)
+            words: list[Token] = []
+            for word in _words(segment, info.language, offset_ms):
+                if not (decoded.tokens or words):  # a transcript starts without a space
+                    word = replace(word, text=word.text.lstrip())
+                if word.text:
+                    words.append(word)
+            decoded.tokens += words
+            decoded.segments.append(_segment(segment, offset_ms))
+            if on_partial and words:
+                on_partial(words)
             if on_progress and duration_s > 0:
                 on_progress(min(segment.end / duration_s, 1.0))
-        return _cleaned(tokens), info.language
+        return decoded
 
     def language_for(self, audio: np.ndarray, options: TranscribeOptions) -> str | None:
         """The language to recognize `audio` in (None: let Whisper detect it)."""
@@ -202,8 +232,9 @@ class WhisperEngine:
         options: TranscribeOptions,
         on_progress: ProgressCallback | None,
         offset_ms: int,
-    ) -> tuple[list[Token], str]:
-        """Like _recognize, through the scheduler shared with every other running job."""
+    ) -> _Decoded:
+        """Like _recognize, through the scheduler shared with every other running job (no
+        decoder segments: the scheduler decodes windows, not faster-whisper segments)."""
         from faster_whisper.tokenizer import Tokenizer
 
         tokenizer = Tokenizer(
@@ -217,18 +248,22 @@ class WhisperEngine:
             hotwords=", ".join(options.hotwords) or None,
             on_progress=on_progress,
         )
+        decoded = _Decoded(language)
         tokens = [_token(w.text, w.start, w.end, w.probability, language, offset_ms) for w in words]
-        return _cleaned(tokens), language
+        decoded.tokens = _cleaned(tokens)
+        return decoded
 
     def _by_segment(
         self,
         audio: np.ndarray,
         options: TranscribeOptions,
         on_progress: ProgressCallback | None,
+        on_partial: PartialCallback | None = None,
+        segments: list[Segment] | None = None,
     ) -> list[Token]:
         """Detect the language of each stretch of speech the VAD finds, transcribe it in
         that language, and where the audio detector was unsure, let the text of each
-        sentence overrule it (lingua)."""
+        sentence overrule it (lingua). The decoder's segments go to `segments`."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         chunks = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30))
@@ -237,19 +272,24 @@ class WhisperEngine:
             piece = audio[chunk["start"] : chunk["end"]]
             ranked = self._rank_languages(piece, options)
             language, probability = ranked[0]
-            words, _ = self._recognize(
+            first = not tokens
+            part = self._recognize(
                 piece,
                 language,
                 options,
                 scaled(on_progress, index / len(chunks), 1 / len(chunks)),
+                None if on_partial is None else _spaced(on_partial, after=not first),
                 offset_ms=chunk["start"] * 1000 // SAMPLE_RATE,
             )
-            if words and tokens:
+            words = part.tokens
+            if words and not first:
                 words[0] = replace(words[0], text=" " + words[0].text.lstrip())
             if probability < UNSURE:
                 candidates = {code for code, _ in ranked[:3]} | set(options.language_hints)
                 words = _retag_by_text(words, candidates)
             tokens += words
+            if segments is not None:
+                segments += part.segments
         return tokens
 
     def _rank_languages(
@@ -279,8 +319,8 @@ class WhisperEngine:
 
     def translate_speech(self, audio: np.ndarray, language: str) -> str:
         """Whisper's translate task: English text of speech in `language`."""
-        tokens, _ = self._recognize(audio, language, TranscribeOptions(), None, task="translate")
-        return "".join(t.text for t in tokens)
+        decoded = self._recognize(audio, language, TranscribeOptions(), None, task="translate")
+        return "".join(t.text for t in decoded.tokens)
 
 
 def _retag_by_text(tokens: list[Token], candidates: set[str]) -> list[Token]:
@@ -319,6 +359,60 @@ def _cleaned(tokens: list[Token]) -> list[Token]:
     if tokens:
         tokens[0] = replace(tokens[0], text=tokens[0].text.lstrip())
     return tokens
+
+
+def _sampling(options: TranscribeOptions) -> dict:
+    """faster-whisper arguments for the request's temperature and VAD settings (its own
+    defaults where the request leaves them)."""
+    arguments: dict = {}
+    if options.temperature is not None:
+        arguments["temperature"] = options.temperature
+    if options.vad:
+        arguments["vad_parameters"] = dict(options.vad)
+    return arguments
+
+
+@dataclass
+class _Decoded:
+    """What one decoding pass produced."""
+
+    language: str | None
+    tokens: list[Token] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+
+
+def _spaced(on_partial: PartialCallback, after: bool) -> PartialCallback:
+    """`on_partial` for a chunk whose first word follows earlier text (`after`), so gets
+    the space it will have in the transcript."""
+    pending = [after]
+
+    def partial(words: list[Token]) -> None:
+        if pending.pop() if pending else False:
+            words = [replace(words[0], text=" " + words[0].text.lstrip()), *words[1:]]
+        on_partial(words)
+
+    return partial
+
+
+def _segment(segment, offset_ms: int) -> Segment:
+    """Hark's copy of a faster-whisper Segment, its times shifted by `offset_ms`."""
+    return Segment(
+        id=segment.id,
+        seek=segment.seek + offset_ms // 10,
+        start_ms=offset_ms + round(segment.start * 1000),
+        end_ms=offset_ms + round(segment.end * 1000),
+        text=segment.text,
+        tokens=list(segment.tokens),
+        temperature=float(segment.temperature or 0.0),
+        avg_logprob=float(segment.avg_logprob),
+        compression_ratio=float(segment.compression_ratio),
+        no_speech_prob=float(segment.no_speech_prob),
+    )
+
+
+def _respelled(on_partial: PartialCallback, terms: list[str]) -> PartialCallback:
+    """`on_partial` with context terms spelled as given, as the transcript will have them."""
+    return lambda words: on_partial(respell(words, terms))
 
 
 @dataclass

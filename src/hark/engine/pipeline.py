@@ -14,7 +14,9 @@ from .diarization import assign_speakers, diarization_features, get_diarizer, nu
 from .streaming import FIN, StreamingConfig, StreamingRecognizer, StreamUpdate
 from .transcript import (
     EngineError,
+    PartialCallback,
     ProgressCallback,
+    Segment,
     Token,
     TranscribeOptions,
     Transcript,
@@ -49,10 +51,13 @@ class Pipeline:
         on_progress: ProgressCallback | None = None,
         on_duration: ProgressCallback | None = None,
         max_seconds: float | None = None,
+        on_partial: PartialCallback | None = None,
         on_stage: StageCallback | None = None,
     ) -> Transcript:
-        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known.
-        Audio longer than `max_seconds` is refused while decoding (AudioDecodeError)."""
+        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known,
+        `on_partial(tokens)` with each decoded segment's words (before speakers or
+        translation), `on_stage(name)` as each stage begins. Audio longer than `max_seconds`
+        is refused while decoding (AudioDecodeError)."""
         if on_stage:
             on_stage("decode")
         if options.separate_channels:
@@ -61,13 +66,14 @@ class Pipeline:
             channels = [decode_audio(path, max_seconds=max_seconds)]
         if on_duration:
             on_duration(len(channels[0]) * 1000 // SAMPLE_RATE)
-        return self.transcribe(channels, options, on_progress, on_stage=on_stage)
+        return self.transcribe(channels, options, on_progress, on_partial, on_stage=on_stage)
 
     def transcribe(
         self,
         channels: list[np.ndarray],
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: ProgressCallback | None = None,
+        on_partial: PartialCallback | None = None,
         on_stage: StageCallback | None = None,
     ) -> Transcript:
         """Transcribe one array of samples, or each channel's on its own (the tokens tagged
@@ -85,13 +91,16 @@ class Pipeline:
             return scaled(on_progress, start / total, _COST[name] / total)
 
         per_channel: list[list[Token]] = []
+        segments: list[Segment] = []
         language = None
         for index, audio in enumerate(channels):
-            transcript = self.asr.transcribe(audio, options, stage("asr"))
+            transcript = self.asr.transcribe(audio, options, stage("asr"), on_partial)
             language = language or transcript.language
-            tokens = transcript.tokens
+            tokens, decoded = transcript.tokens, transcript.segments
             if options.separate_channels:
                 tokens = [replace(t, channel=index) for t in tokens]
+                decoded = [replace(s, channel=index) for s in decoded]
+            segments += decoded
             if options.diarize:
                 progress = stage("diarize")
                 if tokens:  # a silent channel has no words to give a speaker
@@ -115,8 +124,12 @@ class Pipeline:
             )
         elif not options.enable_language_identification:
             tokens = [replace(t, language=None) for t in tokens]
+        segments.sort(key=lambda s: (s.start_ms, s.channel or 0))
         return Transcript.from_tokens(
-            tokens, duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE, language=language
+            tokens,
+            duration_ms=len(channels[0]) * 1000 // SAMPLE_RATE,
+            language=language,
+            segments=[replace(s, id=i) for i, s in enumerate(segments)],
         )
 
     # -- live streams: one recogniser per realtime session, fed from one thread at a time --

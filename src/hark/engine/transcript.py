@@ -87,6 +87,14 @@ class TranscribeOptions:
     min_speakers: int | None = None
     max_speakers: int | None = None
     translation: TranslationRequest | None = None
+    # Sampling temperature: None lets the decoder fall back from 0 to higher temperatures
+    # on its own; a value decodes at that temperature only.
+    temperature: float | None = None
+    # Voice activity detection settings (faster-whisper's VadOptions field names).
+    vad: tuple[tuple[str, float], ...] = ()
+    # Segment-level decoder values (avg_logprob, ...) and partial text wanted: decode with
+    # faster-whisper's own segments rather than in the batching scheduler's windows.
+    decoder_details: bool = False
 
 
 @dataclass
@@ -106,11 +114,37 @@ class Token:
 
 
 @dataclass
+class Segment:
+    """One stretch of text as the decoder produced it, with the decoder's own figures
+    (faster-whisper's Segment): what OpenAI's verbose_json reports per segment."""
+
+    id: int
+    seek: int  # where the decoder's 30 s window started, in 10 ms frames
+    start_ms: int
+    end_ms: int
+    text: str
+    tokens: list[int]  # the model's token ids
+    temperature: float
+    avg_logprob: float
+    compression_ratio: float
+    no_speech_prob: float
+    channel: int | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+# Called with the word tokens of each segment as the decoder produces it.
+PartialCallback = Callable[[list[Token]], None]
+
+
+@dataclass
 class Transcript:
     text: str
     tokens: list[Token] = field(default_factory=list)
     duration_ms: int = 0
     language: str | None = None
+    segments: list[Segment] = field(default_factory=list)
 
     @classmethod
     def from_tokens(cls, tokens: list[Token], **kwargs) -> Transcript:

@@ -24,6 +24,7 @@ from hark.engine import (
     EngineStopped,
     Pipeline,
     Supervision,
+    Token,
     TranscribeOptions,
     Transcript,
     TranslationRequest,
@@ -112,6 +113,11 @@ def engine_options(job: Transcription) -> TranscribeOptions:
         min_speakers=job.min_speakers,
         max_speakers=job.max_speakers,
         translation=translation_request(job.translation, context),
+        temperature=(job.decoder_options or {}).get("temperature"),
+        vad=tuple(sorted(((job.decoder_options or {}).get("vad") or {}).items())),
+        # The OpenAI door's jobs want the decoder's own segments and text as it is decoded:
+        # they are decoded on their own, not in the batching scheduler's windows.
+        decoder_details=job.decoder_options is not None,
     )
 
 
@@ -167,7 +173,9 @@ class RunnerConfig:
 
 
 class LeaseLost(Exception):
-    """The job's lease ran out and it was handed to another worker: stop working on it."""
+    """This worker no longer holds the job (it was cancelled, or its lease ran out and it
+    was handed to another worker): stop working on it. Raised from the engine's progress
+    callback, it stops the engine there."""
 
 
 @dataclass
@@ -228,7 +236,8 @@ class JobRunner:
             try:
                 status = self._transcribe(claim)
             except LeaseLost:
-                log.warning("transcription %s: lease lost; another worker has the job", job.id)
+                log.warning("transcription %s: no longer held (cancelled or lease lost)", job.id)
+                self.on_finished()
                 return
             except EngineStopped:  # shutting down: the job resumes when a worker starts
                 log.warning("transcription %s: interrupted by shutdown", job.id)
@@ -306,11 +315,17 @@ class JobRunner:
                 "file_not_found", f"The audio of file {file.id} is missing from storage."
             ) from None
 
+    def _write(self, claim: Claim, **values: object) -> None:
+        """Record progress on the job; stop (LeaseLost) once it is no longer ours."""
+        if not self.store.update_processing(claim.job.id, claim.owner, **values):
+            claim.lost.set()
+            raise LeaseLost(claim.job.id)
+
     def _check_duration(self, claim: Claim, duration_ms: int | None, limit: float) -> None:
         if duration_ms is None:
             return
         claim.audio_ms = int(duration_ms)
-        self.store.update_processing(claim.job.id, claim.owner, audio_duration_ms=int(duration_ms))
+        self._write(claim, audio_duration_ms=int(duration_ms))
         if duration_ms / 1000 > limit:
             raise EngineError(
                 "audio_too_long",
@@ -328,8 +343,15 @@ class JobRunner:
             now = time.monotonic()
             if now - last_write >= self.config.progress_interval:
                 last_write = now
-                progress = round(min(fraction, 0.999), 4)
-                self.store.update_processing(job.id, claim.owner, progress=progress)
+                self._write(claim, progress=round(min(fraction, 0.999), 4))
+
+        partial: list[str] = []
+
+        def on_partial(tokens: list[Token]) -> None:
+            # What the decoder has produced so far, for callers relaying it as it comes
+            # (the OpenAI door's streaming); also a cancellation check, like progress.
+            partial.append("".join(token.text for token in tokens))
+            self._write(claim, partial_text="".join(partial))
 
         limits = self.limits(job.project_id)
         max_seconds = limits.max_audio_duration_seconds
@@ -340,17 +362,24 @@ class JobRunner:
 
             def transcribe(engine: Engine) -> Transcript:
                 claim.check()  # before a retry too: the job may have been deleted
+                partial.clear()  # a retry decodes from the start again
                 return engine.transcribe_file(
                     path,
                     engine_options(job),
                     on_progress=on_progress,
                     on_duration=lambda ms: self._check_duration(claim, int(ms), max_seconds),
                     max_seconds=max_seconds,
+                    on_partial=on_partial,
                 )
 
             transcript = self.with_engine(transcribe, f"transcription {job.id}")
         tokens = [token.to_dict() for token in transcript.tokens]
-        if not self.store.complete(job.id, claim.owner, transcript.text, tokens):
+        decoding = {
+            "language": transcript.language,
+            "duration_ms": transcript.duration_ms,
+            "segments": [segment.to_dict() for segment in transcript.segments],
+        }
+        if not self.store.complete(job.id, claim.owner, transcript.text, tokens, decoding):
             raise LeaseLost(job.id)
         log.info("transcription %s: completed (%d tokens)", job.id, len(tokens))
         return "completed"

@@ -46,6 +46,7 @@ from .errors import (
 from .files import FileService
 from .invox import InvoxService
 from .models import ModelCatalog
+from .openai import AudioRequest, OpenAIService
 from .quotas import Limits, Quotas
 from .realtime import RealtimeConfig, RealtimeService, RealtimeSession, StreamingConfig
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
@@ -147,7 +148,13 @@ class Hark:
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses, self.files.find
+            self.store,
+            self.jobs.dispatch,
+            self.catalog,
+            self.quotas,
+            addresses,
+            self.files.find,
+            on_cancelled=self._webhook_loop.wake,
         )
         self.uploads = UploadService(
             self.store,
@@ -163,6 +170,7 @@ class Hark:
             settings.invox_token_ttl_seconds,
             settings.invox_diarization,
         )
+        self.openai = OpenAIService(self.store, self.files, self.transcriptions, self.catalog)
         self.async_files = AsyncFiles(self.files, self.transcriptions)  # legacy gRPC API
 
     def _dispatcher(self, engine: Callable[[], object]) -> Dispatcher:
@@ -289,6 +297,7 @@ def _alive(pid: int) -> bool:
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "AudioRequest",
     "Conflict",
     "CreateTemporaryKey",
     "CreateTranscription",

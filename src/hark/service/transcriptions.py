@@ -73,6 +73,7 @@ class TranscriptionService:
         quotas: Quotas,
         addresses: AddressPolicy,
         find_file: Callable[[str, str], File | None],
+        on_cancelled: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.dispatch = dispatch  # hands a new job's id to whatever runs jobs
@@ -82,6 +83,7 @@ class TranscriptionService:
         self.find_file = find_file  # (project id, file id) -> the file, if there is one
         self.idempotency = Idempotency(store)
         self._speed: tuple[Throughput | None, float] = (None, 0.0)  # (estimate, valid until)
+        self.on_cancelled = on_cancelled  # e.g. send the job's webhook right away
 
     def create(
         self,
@@ -89,9 +91,11 @@ class TranscriptionService:
         request: CreateTranscription,
         idempotency_key: str | None = None,
         job_id: str | None = None,
+        decoder_options: dict | None = None,
     ) -> Transcription:
         """Create and dispatch a job. `job_id` names it (the legacy gRPC API gives a job the
-        id of its file); otherwise it gets a new one."""
+        id of its file); otherwise it gets a new one. `decoder_options` (temperature, VAD
+        settings) come from the OpenAI door only."""
         key = check_key(idempotency_key)
         fetch = partial(self.store.get_transcription, project_id)
         if key is not None:
@@ -101,6 +105,7 @@ class TranscriptionService:
         job = self.prepare(project_id, request)
         if job_id is not None:
             job.id = job_id
+        job.decoder_options = decoder_options
         limits = self.quotas.for_project(project_id)
         added = self.store.add_transcription(job, limits.transcriptions)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
@@ -227,6 +232,19 @@ class TranscriptionService:
             raise not_found(transcription_id)
         if outcome != "deleted":
             raise Conflict("Cannot delete a transcription while it is processing.")
+
+    def cancel(self, project_id: str, transcription_id: str) -> Transcription:
+        """End a queued or processing job in `error` ("cancelled"); a worker on it stops at
+        its next progress report."""
+        outcome = self.store.cancel(
+            project_id, transcription_id, "The transcription was cancelled at the user's request."
+        )
+        if outcome == "not_found":
+            raise not_found(transcription_id)
+        if outcome != "cancelled":
+            raise Conflict(f"Cannot cancel a transcription that has ended (status: {outcome}).")
+        self.on_cancelled()
+        return self.get(project_id, transcription_id)
 
     def transcript(self, project_id: str, transcription_id: str) -> TranscriptRow:
         job = self.get(project_id, transcription_id)

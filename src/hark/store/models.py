@@ -129,6 +129,8 @@ class Transcription(Base):
     # Hark extension: transcribe each audio channel on its own (stereo calls).
     enable_separate_recognition_per_channel: Mapped[bool] = mapped_column(Boolean, default=False)
     translation: Mapped[dict | None] = mapped_column(JSON)
+    # Hark extension (the OpenAI door): {"temperature": t, "vad": {threshold, ...}}.
+    decoder_options: Mapped[dict | None] = mapped_column(JSON)
     context: Mapped[dict | str | None] = mapped_column(JSON)
     webhook_url: Mapped[str | None] = mapped_column(String(256))
     webhook_auth_header_name: Mapped[str | None] = mapped_column(String(256))
@@ -137,6 +139,8 @@ class Transcription(Base):
     client_reference_id: Mapped[str | None] = mapped_column(String(256))
     audio_duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    # While processing: the text decoded so far (relayed by the OpenAI door's streaming).
+    partial_text: Mapped[str | None] = mapped_column(Text)
     error_type: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -160,6 +164,10 @@ class TranscriptRow(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     tokens: Mapped[list[dict]] = mapped_column(JSON)
+    # What the decoder reported beyond the tokens: {language, duration_ms, segments: [...]}
+    # with each segment's own figures (avg_logprob, no_speech_prob, ...), for the OpenAI
+    # door's verbose_json; the Soniox routes never show it. None for older transcripts.
+    decoding: Mapped[dict | None] = mapped_column(JSON)
 
 
 class WebhookDelivery(Base):

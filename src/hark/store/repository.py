@@ -365,6 +365,7 @@ class Store:
                     status="processing",
                     started_at=now,
                     progress=0.0,
+                    partial_text=None,
                     attempts=Transcription.attempts + 1,
                     lease_owner=owner,
                     lease_expires_at=now + lease,
@@ -391,24 +392,49 @@ class Store:
                 ).rowcount
             )
 
-    def update_processing(self, transcription_id: str, owner: str, **values: Any) -> None:
-        """Record progress or duration; a job `owner` no longer holds is left alone."""
+    def update_processing(self, transcription_id: str, owner: str, **values: Any) -> bool:
+        """Record progress or duration; a job `owner` no longer holds (cancelled, or handed
+        to another worker) is left alone, and the answer is False."""
         with self.db.write() as s:
-            s.execute(
-                update(Transcription).where(self._held(transcription_id, owner)).values(**values)
+            return bool(
+                s.execute(
+                    update(Transcription)
+                    .where(self._held(transcription_id, owner))
+                    .values(**values)
+                ).rowcount
             )
 
-    def complete(self, transcription_id: str, owner: str, text: str, tokens: list[dict]) -> bool:
+    def complete(
+        self,
+        transcription_id: str,
+        owner: str,
+        text: str,
+        tokens: list[dict],
+        decoding: dict | None = None,
+    ) -> bool:
+        """processing -> completed with the transcript; `decoding` keeps what the decoder
+        reported beyond the tokens (language, segments), for the OpenAI door."""
         with self.db.write() as s:
             done = s.execute(
                 update(Transcription)
                 .where(self._held(transcription_id, owner))
                 .values(
-                    status="completed", progress=1.0, finished_at=utcnow(), lease_expires_at=None
+                    status="completed",
+                    progress=1.0,
+                    finished_at=utcnow(),
+                    lease_expires_at=None,
+                    partial_text=None,
                 )
             ).rowcount
             if done:
-                s.merge(TranscriptRow(transcription_id=transcription_id, text=text, tokens=tokens))
+                s.merge(
+                    TranscriptRow(
+                        transcription_id=transcription_id,
+                        text=text,
+                        tokens=tokens,
+                        decoding=decoding,
+                    )
+                )
                 self._enqueue_webhook(s, transcription_id, tokens)
             return bool(done)
 
@@ -428,6 +454,35 @@ class Store:
             if done:
                 self._enqueue_webhook(s, transcription_id)
             return bool(done)
+
+    def cancel(self, project_id: str, transcription_id: str, message: str) -> str:
+        """queued/processing -> error ("cancelled"), whoever holds it: its worker finds
+        out at its next write (see update_processing). Return "cancelled", "not_found" or
+        the status that cannot be cancelled ("completed", "error")."""
+        with self.db.write() as s:
+            status = s.scalar(
+                select(Transcription.status)
+                .where(Transcription.id == transcription_id, Transcription.project_id == project_id)
+                .with_for_update()
+            )
+            if status is None:
+                return "not_found"
+            if status not in ("queued", "processing"):
+                return status
+            s.execute(
+                update(Transcription)
+                .where(Transcription.id == transcription_id)
+                .values(
+                    status="error",
+                    error_type="cancelled",
+                    error_message=message,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            self._enqueue_webhook(s, transcription_id)
+            return "cancelled"
 
     @staticmethod
     def _enqueue_webhook(
