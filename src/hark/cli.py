@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     hark.migrate()
     if settings.api_key:
         try:
-            added = hark.keys.ensure(settings.api_key)
+            added = hark.keys.ensure(settings.api_key.get_secret_value())
         except ValueError as exc:
             print(f"error: HARK_API_KEY: {exc}", file=sys.stderr)
             return 2
@@ -70,8 +70,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     elif hark.store.count_active_api_keys() == 0:
         new = hark.keys.create(name="first key")
         path = _write_key_file(settings.data_dir, new.api_key)
-        print(f"Created an API key for the default project (also saved in {path}):", flush=True)
-        print(f"\n    {new.api_key}\n", flush=True)
+        print(f"Created an API key for the default project, saved in {path} (mode 0600).")
+        # Shown once on a terminal; never where output is captured (journald, docker logs).
+        if sys.stdout.isatty():
+            print(f"\n    {new.api_key}\n")
+        sys.stdout.flush()
     print(
         f"Hark listening on http://{settings.host}:{settings.port}/v1 "
         f"(docs at /docs; data in {settings.data_dir.resolve()})",
@@ -150,6 +153,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
         new = hark.keys.create(project=args.project, name=args.name)
         print(json.dumps({"api_key": new.api_key}) if args.json else new.api_key)
     elif args.keys_command == "invox-secret":
+        if args.set is not None and not args.set.strip():
+            print("error: --set: an empty secret would leave callbacks unsigned", file=sys.stderr)
+            return 2
         print(hark.store.invox_secret(args.project, args.set) or "")
     elif args.keys_command == "list":
         print(f"{'ID':36}  {'PREFIX':20}  {'PROJECT':16}  {'CREATED':20}  STATUS")

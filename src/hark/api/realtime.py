@@ -57,6 +57,10 @@ async def transcribe_websocket(ws: WebSocket) -> None:
     await ws.accept(subprotocol=subprotocol)
     session: RealtimeSession | None = None
     try:
+        if handshake_key:
+            # Before reading anything: an unknown caller's frames (audio included) are never
+            # taken. (Checked without spending a single-use key; that happens below.)
+            await run_in_threadpool(hark.keys.check_for, handshake_key, USAGE)
         config = _config(await asyncio.wait_for(ws.receive_text(), IDLE_TIMEOUT))
         if handshake_key and config.api_key:
             raise SessionError(400, "Send the API key in one place only, not in both.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
@@ -113,9 +114,26 @@ class SpeechService:
             raise Unauthenticated("Missing API key: set api_key (SONIOX_API_KEY).")
         return self.hark.keys.authenticate_key(api_key)
 
+    def _first_message(self, requests: Iterator, context: grpc.ServicerContext):
+        """The stream's first message (the one with the API key), or the call cancelled when
+        it does not come within HARK_GRPC_AUTH_TIMEOUT: an idle stream holds one of the
+        server's threads, and enough of them would stall every other call."""
+        timeout = self.hark.settings.grpc_auth_timeout
+        timer = threading.Timer(timeout, context.cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            first = next(requests, None)
+        finally:
+            timer.cancel()
+        if not context.is_active():
+            log.info("gRPC stream cancelled: no first message within %g s", timeout)
+            raise Unauthenticated(f"No first message with an API key within {timeout:g} s.")
+        return first
+
     @_unary
     def TranscribeAsync(self, requests: Iterator[pb.TranscribeAsyncRequest], context):
-        first = next(requests, None)
+        first = self._first_message(requests, context)
         if first is None:
             raise InvalidRequest("The upload stream was empty.")
         project_id = self._project(first.api_key)
