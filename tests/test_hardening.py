@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,11 +18,12 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import Server, assert_error, start_server
+from conftest import Server, assert_error, start_server, wait_for
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
 from hark.settings import Settings, mask_url
 from services import free_port
+from test_webhooks import verify_hark_signature
 
 INCORRECT_KEY = "Incorrect API key provided"
 GRPC_AUTH_TIMEOUT = 1.0
@@ -171,11 +173,223 @@ def test_websocket_authenticates_before_taking_audio(hardened):
     assert error["error_message"].startswith(INCORRECT_KEY)
 
 
+def unchecked_cli(srv: Server, *args: str) -> subprocess.CompletedProcess:
+    """`hark <args>` on the server's data directory, however it ends."""
+    command = [sys.executable, "-m", "hark.cli", *args[:2], "--data-dir", str(srv.data_dir)]
+    return subprocess.run([*command, *args[2:]], env=srv.env, capture_output=True, text=True)
+
+
 def test_an_empty_invox_secret_is_refused(hardened):
     hardened.hark("keys", "invox-secret", "--set", "callback-secret-1")
-    command = [sys.executable, "-m", "hark.cli", "keys", "invox-secret"]
-    command += ["--data-dir", str(hardened.data_dir), "--set", ""]
-    refused = subprocess.run(command, env=hardened.env, capture_output=True, text=True)
+    refused = unchecked_cli(hardened, "keys", "invox-secret", "--set", "")
     assert refused.returncode == 2, refused
     assert "empty" in refused.stderr
     assert hardened.hark("keys", "invox-secret").stdout.strip() == "callback-secret-1"
+
+
+# -- item 6: tenants -----------------------------------------------------------------------
+
+SERVER_SECRET = "whsec_server_" + secrets.token_hex(6)
+GARBAGE = b"not audio at all " * 64  # decodes to nothing: its job ends at once (in error)
+
+
+@pytest.fixture(scope="module")
+def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that allows no private address by default and signs webhooks with a
+    server-wide secret; projects get their own exceptions and secrets from the CLI."""
+    srv = start_server(
+        tmp_path_factory.mktemp("hark-tenants"),
+        api_key="hark_test_" + secrets.token_hex(8),
+        webhook_signing_secret=SERVER_SECRET,
+        webhook_retry_base_seconds="0.5",
+    )
+    yield srv
+    srv.stop()
+
+
+def project_client(srv: Server, project: str, *private_networks: str) -> httpx.Client:
+    """A client of a new project, which may reach `private_networks` (none: no exception)."""
+    if private_networks:
+        srv.hark("keys", "private-networks", "--project", project, "--set", *private_networks)
+    return srv.client(srv.new_key(project))
+
+
+def failed_job(api: httpx.Client, **body: str) -> dict:
+    """A job that fails at once (its audio is garbage), with `body`'s webhook settings."""
+    file = api.post("/files", files={"file": ("bad.wav", GARBAGE)}).json()
+    response = api.post(
+        "/transcriptions", json={"model": "stt-async-v5", "file_id": file["id"], **body}
+    )
+    assert response.status_code == 201, response.text
+    return wait_for(api, response.json()["id"])
+
+
+def test_webhook_secrets_are_per_project(tenants, webserver):
+    tenants.hark("keys", "webhook-secret", "--project", "alpha", "--set", "alpha-secret-1")
+    shown = tenants.hark("keys", "webhook-secret", "--project", "alpha").stdout.strip()
+    assert shown == "alpha-secret-1"
+    refused = unchecked_cli(tenants, "keys", "webhook-secret", "--project", "alpha", "--set", " ")
+    assert refused.returncode == 2 and "empty" in refused.stderr
+    for project, secret in (("alpha", "alpha-secret-1"), ("beta", SERVER_SECRET)):
+        path = f"/hook/{project}-{secrets.token_hex(4)}"
+        with project_client(tenants, project, "127.0.0.1/32") as api:
+            failed_job(api, webhook_url=webserver.url(path))
+        (request,) = webserver.wait_for_requests(path, 1)
+        verify_hark_signature(request, secret)
+
+
+def test_private_url_exceptions_are_per_project(tenants, webserver):
+    hook = {"webhook_url": webserver.url("/hook/exception-" + secrets.token_hex(4))}
+    body = {"model": "stt-async-v5", "audio_url": webserver.url("/audio/misc/jfk.flac"), **hook}
+    with project_client(tenants, "no-exception") as plain:
+        refused = assert_error(plain.post("/transcriptions", json=body), 400, "url_not_allowed")
+        assert "loopback" in refused["message"]
+    with project_client(tenants, "with-exception", "127.0.0.0/8") as allowed:
+        assert allowed.post("/transcriptions", json=body).status_code == 201
+
+
+def test_forbidden_and_unreachable_targets_give_the_same_error(tenants, webserver):
+    """Nothing tells a caller whether an address is off limits, closed or open: the internal
+    network cannot be mapped through job errors."""
+    with project_client(tenants, "prober", "127.0.0.2/32") as api:
+        jobs = [
+            wait_for(
+                api,
+                api.post(
+                    "/transcriptions", json={"model": "stt-async-v5", "audio_url": url}
+                ).json()["id"],
+            )
+            for url in (
+                "http://127.0.0.2:9/closed.mp3",  # allowed, nothing listens
+                "http://127.0.0.1:9/forbidden.mp3",  # forbidden, nothing listens
+                webserver.url("/audio/misc/jfk.flac"),  # forbidden, something listens
+                "http://10.255.255.1/forbidden.mp3",  # forbidden, private network
+            )
+        ]
+    errors = {(job["status"], job["error_type"], job["error_message"]) for job in jobs}
+    assert len(errors) == 1, errors
+    ((status, error_type, message),) = errors
+    assert (status, error_type) == ("error", "audio_url_unreachable")
+    assert "127.0.0" not in message and "loopback" not in message
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::ffff:0:127.0.0.1",  # IPv4-translated (SIIT)
+        "::ffff:0:a00:1",  # IPv4-translated 10.0.0.1
+        "::ffff:7f00:1",  # IPv4-mapped
+        "::7f00:1",  # IPv4-compatible
+        "64:ff9b::a00:1",  # NAT64 well-known prefix
+        "64:ff9b:1:a00:1::",  # NAT64 local-use prefix
+        "2002:a00:1::",  # 6to4
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+    ],
+)
+def test_private_addresses_inside_ipv6_are_refused(tenants, address):
+    body = {"model": "stt-async-v5", "audio_url": "https://example.com/a.mp3"}
+    body["webhook_url"] = f"http://[{address}]/hook"
+    with project_client(tenants, "v6-embedding") as api:
+        assert_error(api.post("/transcriptions", json=body), 400, "url_not_allowed")
+
+
+def test_webhook_deliveries_carry_a_stable_delivery_id(tenants, webserver):
+    path = f"/hook/dedup-{secrets.token_hex(4)}"
+    with project_client(tenants, "dedup", "127.0.0.1/32") as api:
+        failed_job(api, webhook_url=webserver.url(path + "?script=503,503"))
+    requests = webserver.wait_for_requests(path, 3)
+    ids = {r["headers"].get("Hark-Delivery-Id") for r in requests}
+    assert len(ids) == 1 and None not in ids, ids
+
+
+def test_deleting_a_transcription_deletes_its_deliveries(tenants, webserver):
+    path = f"/hook/deleted-{secrets.token_hex(4)}"
+    with project_client(tenants, "deleter", "127.0.0.1/32") as api:
+        job = failed_job(api, webhook_url=webserver.url(path + "?script=" + ",".join(["503"] * 7)))
+        webserver.wait_for_requests(path, 1)
+        assert api.delete(f"/transcriptions/{job['id']}").status_code == 204
+    with sqlite3.connect(tenants.data_dir / "hark.db") as db:
+        left = db.execute(
+            "SELECT count(*) FROM webhook_deliveries WHERE transcription_id = ?", (job["id"],)
+        ).fetchone()[0]
+    assert left == 0
+    sent = len(webserver.requests(path))
+    time.sleep(3)  # the next retries would have been due by now
+    assert len(webserver.requests(path)) == sent
+
+
+# -- item 1: hostile uploads ---------------------------------------------------------------
+
+BOUNDARY = "hardening-boundary"
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def peak_memory(srv: Server) -> int:
+    """The server process's peak resident memory so far, in bytes."""
+    assert srv.process is not None
+    status = open(f"/proc/{srv.process.pid}/status").read()  # noqa: SIM115
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+
+
+def post_raw(srv: Server, body: Iterator[bytes] | bytes) -> httpx.Response | None:
+    """POST a hand-made multipart body; None when the server hung up before reading it all
+    (it answered early), which a client sending megabytes of junk may see."""
+    headers = {**MULTIPART, "Authorization": f"Bearer {srv.api_key}"}
+    try:
+        return httpx.post(srv.base_url + "/files", content=body, headers=headers, timeout=60)
+    except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
+        return None
+
+
+def test_a_huge_part_header_gets_a_fast_400_and_memory_stays_flat(hardened):
+    header = b"X-Padding: " + b"a" * (1 << 20)
+    start = f"--{BOUNDARY}\r\n".encode() + header
+    body = start + b'\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
+    body += b"RIFF" + f"\r\n--{BOUNDARY}--\r\n".encode()
+    started = time.monotonic()
+    response = post_raw(hardened, body)
+    assert response is not None
+    error = assert_error(response, 400, "invalid_request")
+    assert "header" in error["message"]
+    assert time.monotonic() - started < 5
+
+    before = peak_memory(hardened)
+
+    def endless_header() -> Iterator[bytes]:
+        yield start
+        for _ in range(64):  # 64 MiB of one header line
+            yield b"a" * (1 << 20)
+
+    post_raw(hardened, endless_header())
+    assert peak_memory(hardened) - before < 16 * 1024 * 1024
+
+
+def test_ten_thousand_form_fields_get_a_fast_400(hardened):
+    fields = b"".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f{i % 2}"\r\n\r\nx\r\n'.encode()
+        for i in range(10_000)
+    )
+    file_part = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
+    ).encode()
+    started = time.monotonic()
+    response = post_raw(hardened, fields + file_part + b"RIFF" + f"\r\n--{BOUNDARY}--\r\n".encode())
+    assert response is not None
+    error = assert_error(response, 400, "invalid_request")
+    assert "fields" in error["message"]
+    assert time.monotonic() - started < 5
+    with hardened.client() as api:
+        assert api.get("/files/count").json()["total"] == 0
+
+
+def test_presigned_puts_hold_the_file_size_limit(hardened):
+    project = "small-files"
+    hardened.hark("limits", f"--project={project}", "--max-file-size=1000")
+    with hardened.client(hardened.new_key(project)) as api:
+        for declared in (True, False):
+            url = api.post("/files/upload-url", json={"filename": "a.wav"}).json()["upload_url"]
+            data = b"\0" * 5000
+            content = data if declared else iter([data[:2500], data[2500:]])  # chunked
+            response = httpx.put(url, content=content, timeout=60)
+            assert_error(response, 413)
+        assert api.get("/files/count").json()["total"] == 0

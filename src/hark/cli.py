@@ -4,6 +4,7 @@ server."""
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -152,11 +153,26 @@ def cmd_keys(args: argparse.Namespace) -> int:
     elif args.keys_command == "create":
         new = hark.keys.create(project=args.project, name=args.name)
         print(json.dumps({"api_key": new.api_key}) if args.json else new.api_key)
-    elif args.keys_command == "invox-secret":
+    elif args.keys_command in ("invox-secret", "webhook-secret"):
         if args.set is not None and not args.set.strip():
             print("error: --set: an empty secret would leave callbacks unsigned", file=sys.stderr)
             return 2
-        print(hark.store.invox_secret(args.project, args.set) or "")
+        secret = (
+            hark.store.invox_secret
+            if args.keys_command == "invox-secret"
+            else (hark.store.webhook_secret)
+        )
+        print(secret(args.project, args.set) or "")
+    elif args.keys_command == "private-networks":
+        try:
+            networks = [str(ipaddress.ip_network(n, strict=False)) for n in args.set or ()]
+        except ValueError as exc:
+            print(f"error: --set: {exc}", file=sys.stderr)
+            return 2
+        for network in hark.store.private_networks(
+            args.project, networks if args.set is not None else None
+        ):
+            print(network)
     elif args.keys_command == "list":
         print(f"{'ID':36}  {'PREFIX':20}  {'PROJECT':16}  {'CREATED':20}  STATUS")
         rows = [(k.id, k.key_prefix + "…", p, k, "") for k, p in hark.store.list_api_keys()]
@@ -260,6 +276,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     secret.add_argument("--project", default="default")
     secret.add_argument("--set", metavar="SECRET", help="replace it with SECRET")
+    webhook_secret = keys_sub.add_parser(
+        "webhook-secret",
+        parents=[common],
+        help="show (or --set) the secret a project's webhooks are signed with "
+        "(instead of HARK_WEBHOOK_SIGNING_SECRET)",
+    )
+    webhook_secret.add_argument("--project", default="default")
+    webhook_secret.add_argument("--set", metavar="SECRET", help="replace it with SECRET")
+    private = keys_sub.add_parser(
+        "private-networks",
+        parents=[common],
+        help="show (or --set) the private networks a project's audio_url and webhook URLs "
+        "may reach, besides HARK_ALLOWED_PRIVATE_NETWORKS",
+    )
+    private.add_argument("--project", default="default")
+    private.add_argument(
+        "--set", nargs="*", metavar="CIDR", help="replace them (no CIDR: none); e.g. 10.1.2.3/32"
+    )
     keys_sub.add_parser("list", parents=[common], help="list keys (prefixes only)")
     revoke = keys_sub.add_parser(
         "revoke", parents=[common], help="revoke a key by id or prefix, or an Invox app id"

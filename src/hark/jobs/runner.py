@@ -235,7 +235,13 @@ class JobRunner:
     def _audio(self, job: Transcription, limits: JobLimits) -> Iterator[Path]:
         """A local path to the job's audio: its uploaded file, or a download of audio_url."""
         if job.audio_url:
-            fetch = replace(self.config.fetch, max_size=limits.max_file_size)
+            fetch = replace(
+                self.config.fetch,
+                max_size=limits.max_file_size,
+                addresses=self.config.fetch.addresses.widened(
+                    self.store.url_exceptions(job.project_id)
+                ),
+            )
             with fetched(job.audio_url, self.config.downloads_dir, fetch) as path:
                 yield path
             return

@@ -81,21 +81,21 @@ class TranscriptionService:
         self.dispatch(added.id)
         return added
 
-    def check(self, request: CreateTranscription) -> None:
+    def check(self, project_id: str, request: CreateTranscription) -> None:
         """Check what can be checked without the audio: model, languages, translation and
         webhook."""
         self.catalog.resolve(request.model)
         self.catalog.check_language_hints(request.language_hints or [])
         self.catalog.check_translation(request.translation)
         if request.webhook_url is not None:
-            self.check_url(request.webhook_url, "webhook_url")
+            self.check_url(project_id, request.webhook_url, "webhook_url")
 
     def prepare(
         self, project_id: str, request: CreateTranscription, file: File | None = None
     ) -> Transcription:
         """Check everything about the request that can be checked now; build the job (of
         `file`, when given, instead of looking up `file_id`)."""
-        self.check(request)
+        self.check(project_id, request)
         if request.audio_url is not None:
             # Where the URL leads is checked again, per hop, when the worker fetches it.
             file_id, filename = None, filename_from_url(request.audio_url)
@@ -137,9 +137,9 @@ class TranscriptionService:
             client_reference_id=request.client_reference_id,
         )
 
-    def check_url(self, url: str, field: str) -> None:
+    def check_url(self, project_id: str, url: str, field: str) -> None:
         try:
-            check_url(url, self.addresses)
+            check_url(url, self.addresses.widened(self.store.url_exceptions(project_id)))
         except ForbiddenAddress as exc:
             raise InvalidRequest(
                 f"{field} is not allowed: {exc}",

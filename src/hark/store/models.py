@@ -62,6 +62,10 @@ class Project(Base):
     # The key its Invox callbacks are signed with (HMAC needs it in the clear, like
     # webhook_auth_header_value); made with the project's first Invox credential.
     invox_secret: Mapped[str | None] = mapped_column(String(128))
+    # What its Hark webhooks are signed with, instead of HARK_WEBHOOK_SIGNING_SECRET.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # Private networks its URLs may reach besides HARK_ALLOWED_PRIVATE_NETWORKS (CIDRs).
+    allowed_private_networks: Mapped[list | None] = mapped_column(JSON)
 
 
 class ApiKey(Base):

@@ -338,6 +338,11 @@ class Store:
             s.execute(
                 delete(TranscriptRow).where(TranscriptRow.transcription_id == transcription_id)
             )
+            # Its deliveries too: a pending one would still send (an Invox callback carries
+            # the transcript itself).
+            s.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.transcription_id == transcription_id)
+            )
             s.execute(delete(Transcription).where(Transcription.id == transcription_id))
             return "deleted"
 
@@ -783,13 +788,41 @@ class Store:
 
     def invox_secret(self, project: str, new_secret: str | None = None) -> str | None:
         """A project's callback signing secret, after replacing it with `new_secret`."""
+        return self._project_setting(project, Project.invox_secret, new_secret)
+
+    def webhook_secret(self, project: str, new_secret: str | None = None) -> str | None:
+        """A project's own webhook signing secret, after replacing it with `new_secret`."""
+        return self._project_setting(project, Project.webhook_secret, new_secret)
+
+    def private_networks(self, project: str, networks: list[str] | None = None) -> list[str]:
+        """The private networks a project's URLs may reach, after replacing them."""
+        return self._project_setting(project, Project.allowed_private_networks, networks) or []
+
+    def _project_setting(self, project: str, column: Any, new_value: Any) -> Any:
         project_id = self.ensure_project(project).id
         with self.db.write() as s:
-            if new_secret is not None:
+            if new_value is not None:
                 s.execute(
-                    update(Project).where(Project.id == project_id).values(invox_secret=new_secret)
+                    update(Project).where(Project.id == project_id).values({column: new_value})
                 )
-            return s.scalar(select(Project.invox_secret).where(Project.id == project_id))
+            return s.scalar(select(column).where(Project.id == project_id))
+
+    def url_exceptions(self, project_id: str) -> list[str]:
+        """The private networks a project (by id) may reach besides the server-wide ones."""
+        with self.db.read() as s:
+            networks = s.scalar(
+                select(Project.allowed_private_networks).where(Project.id == project_id)
+            )
+        return networks or []
+
+    def delivery_project(self, transcription_id: str) -> Project | None:
+        """The project a webhook delivery is made for (for its secret and URL exceptions)."""
+        with self.db.read() as s:
+            return s.scalar(
+                select(Project)
+                .join(Transcription, Transcription.project_id == Project.id)
+                .where(Transcription.id == transcription_id)
+            )
 
     def list_invox_credentials(self) -> list[tuple[InvoxCredential, str]]:
         with self.db.read() as s:

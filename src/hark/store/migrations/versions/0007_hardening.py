@@ -1,0 +1,26 @@
+"""per-project webhook signing secrets and private-URL exceptions (issue 19)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("projects") as batch:
+        batch.add_column(sa.Column("webhook_secret", sa.String(128), nullable=True))
+        batch.add_column(sa.Column("allowed_private_networks", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("projects") as batch:
+        batch.drop_column("allowed_private_networks")
+        batch.drop_column("webhook_secret")
