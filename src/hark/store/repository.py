@@ -895,6 +895,7 @@ class Store:
                     )
                 )
                 s.execute(delete(TranscriptRow).where(TranscriptRow.transcription_id.in_(ids)))
+                s.execute(delete(WebhookDelivery).where(WebhookDelivery.transcription_id.in_(ids)))
                 s.execute(delete(Transcription).where(Transcription.id.in_(ids)))
             deleted += len(ids)
             if len(ids) < EXPIRE_BATCH:
@@ -902,13 +903,22 @@ class Store:
 
     def expire_files(self, before: datetime, batch: Callable[[list[str]], object]) -> int:
         """Delete file rows created before `before`, a batch per transaction, handing each
-        batch's storage keys to `batch` once its rows are gone."""
+        batch's storage keys to `batch` once its rows are gone. A file a queued or processing
+        job will still read is kept (until a sweep after that job is done)."""
+        live_job = (
+            select(Transcription.id)
+            .where(
+                Transcription.file_id == File.id,
+                Transcription.status.in_(("queued", "processing")),
+            )
+            .exists()
+        )
         deleted = 0
         while True:
             with self.db.write() as s:
                 rows = s.execute(
                     select(File.id, File.storage_key)
-                    .where(File.created_at < before)
+                    .where(File.created_at < before, ~live_job)
                     .limit(EXPIRE_BATCH)
                 ).all()
                 s.execute(delete(File).where(File.id.in_([file_id for file_id, _ in rows])))
