@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -393,3 +395,91 @@ def test_presigned_puts_hold_the_file_size_limit(hardened):
             response = httpx.put(url, content=content, timeout=60)
             assert_error(response, 413)
         assert api.get("/files/count").json()["total"] == 0
+
+
+# -- item 4: process-safe start-up ---------------------------------------------------------
+
+
+def slow_body(first: bytes, rest: bytes, started: threading.Event, go: threading.Event):
+    """A request body that sends `first`, then waits for `go` before sending `rest`."""
+    yield first
+    started.set()
+    go.wait(60)
+    yield rest
+
+
+def test_a_second_server_leaves_a_live_servers_uploads_and_jobs_alone(tmp_path):
+    first = start_server(
+        tmp_path / "shared", api_key="hark_test_" + secrets.token_hex(8), workers="0"
+    )
+    second = None
+    try:
+        with first.client() as api:
+            job = api.post(
+                "/transcriptions",
+                json={"model": "stt-async-v5", "audio_url": "https://example.com/a.wav"},
+            ).json()
+        # A job another live process holds: its lease runs for an hour yet.
+        with sqlite3.connect(first.data_dir / "hark.db") as db:
+            db.execute(
+                "UPDATE transcriptions SET status = 'processing', lease_owner = ?, "
+                "lease_expires_at = datetime('now', '+1 hour') WHERE id = ?",
+                ("elsewhere:1/abc", job["id"]),
+            )
+        # An upload streaming into the first server.
+        head = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
+        ).encode() + b"\0" * 65536
+        tail = b"\0" * 65536 + f"\r\n--{BOUNDARY}--\r\n".encode()
+        started, go = threading.Event(), threading.Event()
+        result: dict = {}
+
+        def send() -> None:
+            result["response"] = post_raw(first, slow_body(head, tail, started, go))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert started.wait(30)
+        time.sleep(0.5)
+        assert list((first.data_dir / "files" / ".partial").iterdir())
+
+        second = Server(
+            data_dir=first.data_dir, port=free_port(), api_key=first.api_key, env=first.env
+        )
+        second.env = {**first.env, "HARK_WORKERS": "1"}
+        second.start()
+        go.set()
+        sender.join(60)
+        response = result["response"]
+        assert response is not None and response.status_code == 201, response
+        with second.client() as api:
+            assert api.get(f"/transcriptions/{job['id']}").json()["status"] == "processing"
+        assert "re-queued" not in second.log()
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
+
+
+def test_an_upload_url_a_crash_left_receiving_works_again(tmp_path):
+    srv = start_server(tmp_path / "crash", api_key="hark_test_" + secrets.token_hex(8), workers="0")
+    try:
+        with srv.client() as api:
+            url = api.post("/files/upload-url", json={"filename": "a.wav"}).json()["upload_url"]
+        started, go = threading.Event(), threading.Event()
+
+        def put() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.put(url, content=slow_body(b"\0" * 65536, b"", started, go), timeout=60)
+
+        sender = threading.Thread(target=put, daemon=True)
+        sender.start()
+        assert started.wait(30)
+        time.sleep(0.5)
+        srv.stop(signal.SIGKILL)  # mid-PUT
+        go.set()
+        srv.start()
+        response = httpx.put(url, content=b"\0" * 1000, timeout=60)
+        assert response.status_code == 201, response.text
+    finally:
+        srv.stop()

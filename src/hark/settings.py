@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     # A gRPC stream whose first message (which carries the API key) has not arrived after
     # this many seconds is ended, so idle streams cannot hold the server's threads.
     grpc_auth_timeout: float = Field(default=10, gt=0)
+    # Start-up and the periodic sweep remove half-written uploads and audio no row points
+    # to only once they are this old, so that another live process's work (sharing the data
+    # directory or bucket) is never taken for a crash's leftovers; an upload URL left
+    # "receiving" this long is usable again.
+    orphan_grace_seconds: float = Field(default=6 * 3600, ge=0)
 
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:

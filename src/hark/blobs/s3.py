@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,6 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.scratch_dir = scratch_dir
-        self._opened_at = datetime.now(UTC)
         config = Config(
             connect_timeout=5,
             read_timeout=60,
@@ -164,28 +163,27 @@ class S3BlobStore:
         finally:
             path.unlink(missing_ok=True)
 
-    def stored_keys(self) -> Iterator[str]:
+    def stored_keys(self, before: datetime) -> Iterator[str]:
         for page in self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         ):
             for item in page.get("Contents", ()):
                 key = item["Key"][len(self.prefix) :]
-                if key.isalnum():
+                if key.isalnum() and item["LastModified"] < before:
                     yield key
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 
-    def sweep_partials(self) -> int:
-        """Abort multipart uploads begun before this store was opened (a crash's leftovers;
-        a bucket lifecycle rule for incomplete uploads does the same where processes share
-        the bucket)."""
+    def sweep_partials(self, before: datetime) -> int:
+        """Abort multipart uploads begun before `before` (a crash's leftovers; a bucket
+        lifecycle rule for incomplete uploads does the same)."""
         removed = 0
         for page in self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         ):
             for upload in page.get("Uploads", ()):
-                if upload["Initiated"] < self._opened_at:
+                if upload["Initiated"] < before:
                     self.client.abort_multipart_upload(
                         Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -34,6 +32,7 @@ from hark.store import Store, Transcription
 from .fetch import FetchLimits, fetched
 from .net import AddressPolicy
 from .periodic import Periodic
+from .processes import this_process
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +181,7 @@ class JobRunner:
         self.on_finished = on_finished
         self.metrics = metrics or Metrics()
         # Lease tokens name the process holding the job, for operators reading the table.
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.name = this_process()
 
     def run(self, transcription_id: str) -> None:
         owner = f"{self.name}/{uuid.uuid4().hex[:12]}"

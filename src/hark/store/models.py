@@ -209,6 +209,9 @@ class PresignedUpload(Base):
     # pending -> receiving (a PUT is streaming in; back to pending if it fails) -> done;
     # refused: the storage held an object that did not fit (see error_message).
     state: Mapped[str] = mapped_column(String(16), default="pending")
+    # Which process ("host:pid") is receiving it, since when: a crash's leftover is claimable.
+    receiver: Mapped[str | None] = mapped_column(String(128))
+    receiving_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_message: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -468,27 +468,39 @@ class Store:
         s.add(delivery)
 
     def requeue_abandoned(
-        self, max_attempts: int, expired_before: datetime | None = None
+        self,
+        max_attempts: int,
+        expired_before: datetime,
+        holder_gone: Callable[[str | None], bool] | None = None,
     ) -> tuple[int, int]:
         """Jobs left `processing` by a dead worker go back to the queue, unless they already
-        took a worker down `max_attempts` times. With `expired_before`, only jobs whose lease
-        ran out before then; without it, every processing job (an embedded server starting
-        up owns them all). Returns (requeued, failed)."""
+        took a worker down `max_attempts` times: those whose lease ran out before
+        `expired_before`, and with `holder_gone`, also those whose holder it says is gone
+        (a process starting up knows its host's crashed predecessors). Never a job whose
+        holder may still be working on it. Returns (requeued, failed)."""
+        expired = or_(
+            Transcription.lease_expires_at.is_(None),
+            Transcription.lease_expires_at < expired_before,
+        )
         abandoned = Transcription.status == "processing"
-        if expired_before is not None:
-            abandoned = and_(
-                abandoned,
-                or_(
-                    Transcription.lease_expires_at.is_(None),
-                    Transcription.lease_expires_at < expired_before,
-                ),
-            )
+        if holder_gone is None:
+            abandoned = and_(abandoned, expired)
         with self.db.write() as s:
             rows = s.execute(
-                select(Transcription.id, Transcription.attempts)
+                select(
+                    Transcription.id,
+                    Transcription.attempts,
+                    expired.label("expired"),
+                    Transcription.lease_owner,
+                )
                 .where(abandoned)
                 .with_for_update(skip_locked=True)
             ).all()
+            rows = [
+                (job_id, attempts)
+                for job_id, attempts, lapsed, holder in rows
+                if lapsed or (holder_gone is not None and holder_gone(holder))
+            ]
             doomed = [job_id for job_id, attempts in rows if attempts >= max_attempts]
             again = [job_id for job_id, attempts in rows if attempts < max_attempts]
             gave_up = {
@@ -635,10 +647,18 @@ class Store:
                 )
             )
 
-    def claim_upload(self, upload_id: str, token_hash: str) -> PresignedUpload | str:
+    def claim_upload(
+        self,
+        upload_id: str,
+        token_hash: str,
+        receiver: str,
+        receiver_gone: Callable[[str | None], bool],
+        stale_before: datetime,
+    ) -> PresignedUpload | str:
         """pending -> receiving for the PUT that holds the upload's token, unless the URL
         expired: the upload, or why not ("invalid", "used", "expired"). Of two racing PUTs
-        one wins; the other finds it in use."""
+        one wins; the other finds it in use. An upload left receiving by a process that is
+        gone (`receiver_gone`), or since before `stale_before`, may be claimed again."""
         with self.db.write() as s:
             upload = s.scalar(
                 select(PresignedUpload)
@@ -647,11 +667,18 @@ class Store:
             )
             if upload is None:
                 return "invalid"
-            if upload.state != "pending":
+            abandoned = upload.state == "receiving" and (
+                receiver_gone(upload.receiver)
+                or upload.receiving_since is None
+                or upload.receiving_since < stale_before
+            )
+            if upload.state != "pending" and not abandoned:
                 return "used"
             if upload.expires_at <= utcnow():
                 return "expired"
             upload.state = "receiving"
+            upload.receiver = receiver
+            upload.receiving_since = utcnow()
             return upload
 
     def release_upload(self, upload_id: str) -> None:
