@@ -483,3 +483,43 @@ def test_an_upload_url_a_crash_left_receiving_works_again(tmp_path):
         assert response.status_code == 201, response.text
     finally:
         srv.stop()
+
+
+# -- item 9: the queue and the database under abuse ----------------------------------------
+
+
+def test_bad_token_puts_do_not_wait_for_the_database_write_lock(hardened):
+    with hardened.client() as api:
+        url = api.post("/files/upload-url", json={"filename": "a.wav"}).json()["upload_url"]
+    forged = url.split("token=")[0] + "token=forged"
+    db = sqlite3.connect(hardened.data_dir / "hark.db", isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a long while
+        started = time.monotonic()
+        for _ in range(5):
+            assert_error(httpx.put(forged, content=b"x" * 100, timeout=10), 403)
+        assert time.monotonic() - started < 5
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+
+
+def test_requests_per_key_are_rate_limited(tmp_path):
+    srv = start_server(
+        tmp_path / "limited",
+        api_key="hark_test_" + secrets.token_hex(8),
+        workers="0",
+        rate_limit_per_minute="5",
+    )
+    try:
+        with srv.client() as api:
+            for _ in range(5):
+                assert api.get("/files").status_code == 200
+            limited = api.get("/files")
+            error = assert_error(limited, 429, "rate_limited")
+            assert "5 requests per minute" in error["message"]
+            assert 1 <= int(limited.headers["retry-after"]) <= 60
+        with srv.client(srv.new_key("other")) as other:  # each key has its own allowance
+            assert other.get("/files").status_code == 200
+    finally:
+        srv.stop()

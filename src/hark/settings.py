@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # directory or bucket) is never taken for a crash's leftovers; an upload URL left
     # "receiving" this long is usable again.
     orphan_grace_seconds: float = Field(default=6 * 3600, ge=0)
+    # Requests per minute one API key may make to the REST API (per process; 0: no limit);
+    # more get 429 with Retry-After.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hark.service import Hark
+from hark.service.auth import hash_key
 
 
 # Both are `async` so that FastAPI runs them on the event loop instead of spending a
@@ -23,6 +24,8 @@ async def get_project(
     project_id = hark.keys.cached_project(authorization)
     if project_id is None:
         project_id = await run_in_threadpool(hark.keys.authenticate, authorization)
+    # Keyed by the key's hash (a valid key, so one bucket per key; no key kept in memory).
+    hark.rate_limiter.check(hash_key(authorization or ""))
     return project_id
 
 

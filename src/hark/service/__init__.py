@@ -47,6 +47,7 @@ from .files import FileService
 from .invox import InvoxService
 from .models import ModelCatalog
 from .quotas import Limits, Quotas
+from .ratelimit import RateLimiter
 from .realtime import RealtimeConfig, RealtimeService, RealtimeSession
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
 from .retention import Retention
@@ -81,6 +82,7 @@ class Hark:
         )
         self.metrics = Metrics()
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self.catalog = ModelCatalog(
             settings.public_model_id, settings.model, lambda: translation_pairs(settings)
         )

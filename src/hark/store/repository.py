@@ -658,7 +658,16 @@ class Store:
         """pending -> receiving for the PUT that holds the upload's token, unless the URL
         expired: the upload, or why not ("invalid", "used", "expired"). Of two racing PUTs
         one wins; the other finds it in use. An upload left receiving by a process that is
-        gone (`receiver_gone`), or since before `stale_before`, may be claimed again."""
+        gone (`receiver_gone`), or since before `stale_before`, may be claimed again.
+        A wrong token costs a read only: floods of them never take the write lock."""
+        with self.db.read() as s:
+            known = s.scalar(
+                select(PresignedUpload.id).where(
+                    PresignedUpload.id == upload_id, PresignedUpload.token_hash == token_hash
+                )
+            )
+        if known is None:
+            return "invalid"
         with self.db.write() as s:
             upload = s.scalar(
                 select(PresignedUpload)
