@@ -9,6 +9,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import Server, assert_error, start_server, wait_for
+from conftest import Server, assert_error, hark_env, start_server, wait_for
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
 from hark.settings import Settings, mask_url
@@ -523,3 +524,90 @@ def test_requests_per_key_are_rate_limited(tmp_path):
             assert other.get("/files").status_code == 200
     finally:
         srv.stop()
+
+
+# -- item 7: transport and storage at rest -------------------------------------------------
+
+
+def test_require_https_refuses_plain_http_urls(tmp_path):
+    srv = start_server(
+        tmp_path / "https-only",
+        api_key="hark_test_" + secrets.token_hex(8),
+        workers="0",
+        require_https="true",
+    )
+    try:
+        with srv.client() as api:
+            for body in (
+                {"audio_url": "http://example.com/a.mp3"},
+                {"audio_url": "https://example.com/a.mp3", "webhook_url": "http://example.com/h"},
+            ):
+                response = api.post("/transcriptions", json={"model": "stt-async-v5", **body})
+                error = assert_error(response, 400, "url_not_allowed")
+                assert "https" in error["message"]
+            secure = {"audio_url": "https://example.com/a.mp3", "webhook_url": "https://e.com/h"}
+            assert api.post("/transcriptions", json={"model": "stt-async-v5", **secure}).is_success
+    finally:
+        srv.stop()
+
+
+def self_signed(directory) -> tuple[str, str]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    names = ["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"]
+    files = ["-keyout", str(key), "-out", str(cert)]
+    subprocess.run([*request, *names, *files], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_serve_terminates_tls_for_http_and_grpc(tmp_path):
+    cert, key = self_signed(tmp_path)
+    grpc_port = free_port()
+    srv = Server(
+        data_dir=tmp_path / "tls",
+        port=free_port(),
+        api_key="hark_test_" + secrets.token_hex(8),
+        env=hark_env(
+            "hark_tls_test_key_0123456789",
+            workers="0",
+            grpc_port=str(grpc_port),
+            ssl_certfile=cert,
+            ssl_keyfile=key,
+        ),
+    )
+    srv.api_key = "hark_tls_test_key_0123456789"
+    srv.launch()
+    try:
+        url = f"https://127.0.0.1:{srv.port}/v1/files"
+        headers = {"Authorization": f"Bearer {srv.api_key}"}
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(url, headers=headers, verify=cert, timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and srv.process.poll() is None, srv.log()
+                time.sleep(0.2)
+        assert response.status_code == 200
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{srv.port}/v1/files", headers=headers, timeout=5)
+        credentials = grpc.ssl_channel_credentials(open(cert, "rb").read())  # noqa: SIM115
+        with grpc.secure_channel(f"127.0.0.1:{grpc_port}", credentials) as channel:
+            status = SpeechServiceStub(channel).GetTranscribeAsyncStatus(
+                pb.GetTranscribeAsyncStatusRequest(api_key=srv.api_key), timeout=30
+            )
+        assert list(status.files) == []
+    finally:
+        srv.stop()
+
+
+def test_what_hark_writes_is_private_to_its_user(hardened):
+    with hardened.client() as api:
+        response = api.post("/files", files={"file": ("a.wav", b"RIFF" + b"\0" * 100)})
+        assert response.status_code == 201
+    data = hardened.data_dir
+    paths = [data, *data.rglob("*")]
+    assert paths
+    for path in paths:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))  # 0600 files, 0700 directories

@@ -18,11 +18,11 @@ log = logging.getLogger("hark")
 def _settings(args: argparse.Namespace):
     from hark.settings import Settings
 
-    overrides = {
-        name: value
-        for name in ("host", "port", "grpc_port", "data_dir", "workers")
-        if (value := getattr(args, name, None)) is not None
-    }
+    # Server-side commands: everything they create (database, audio, keys, scratch) is
+    # readable by Hark's own user only (files 0600, directories 0700).
+    os.umask(0o077)
+    flags = ("host", "port", "grpc_port", "data_dir", "workers", "ssl_certfile", "ssl_keyfile")
+    overrides = {name: value for name in flags if (value := getattr(args, name, None)) is not None}
     return Settings(**overrides)
 
 
@@ -76,8 +76,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if sys.stdout.isatty():
             print(f"\n    {new.api_key}\n")
         sys.stdout.flush()
+    scheme = "https" if settings.ssl_certfile else "http"
     print(
-        f"Hark listening on http://{settings.host}:{settings.port}/v1 "
+        f"Hark listening on {scheme}://{settings.host}:{settings.port}/v1 "
         f"(docs at /docs; data in {settings.data_dir.resolve()})",
         flush=True,
     )
@@ -93,6 +94,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         access_log=args.access_log,
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
     )
     return 0
 
@@ -231,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--workers", type=int, help="transcription workers (env HARK_WORKERS)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument(
+        "--ssl-certfile", help="serve HTTPS (and gRPC over TLS) with this PEM certificate"
+    )
+    serve.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
     serve.add_argument(
         "--no-worker",
         action="store_true",

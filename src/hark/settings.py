@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     # Requests per minute one API key may make to the REST API (per process; 0: no limit);
     # more get 429 with Retry-After.
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Refuse http:// audio_url, webhook_url and Invox callbackUrl values (https:// only).
+    require_https: bool = False
+    # TLS for the REST/WebSocket port and the gRPC port (`hark serve --ssl-certfile ...`).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
 
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:

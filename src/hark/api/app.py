@@ -37,7 +37,10 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
                 from .grpc.server import start_server
 
                 settings = hark.settings
-                grpc_server = start_server(hark, settings.host, settings.grpc_port)
+                tls = (settings.ssl_certfile, settings.ssl_keyfile)
+                grpc_server = start_server(
+                    hark, settings.host, settings.grpc_port, tls if all(tls) else None
+                )
             # Everything loaded at start-up lives for the whole process: keep it out of the
             # cyclic collector, whose full passes otherwise stall requests for tens of ms.
             gc.collect()

@@ -141,7 +141,13 @@ class Hark:
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses, self.files.find
+            self.store,
+            self.jobs.dispatch,
+            self.catalog,
+            self.quotas,
+            addresses,
+            self.files.find,
+            settings.require_https,
         )
         self.uploads = UploadService(
             self.store,

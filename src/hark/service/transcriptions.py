@@ -36,6 +36,7 @@ class TranscriptionService:
         quotas: Quotas,
         addresses: AddressPolicy,
         find_file: Callable[[str, str], File | None],
+        require_https: bool = False,
     ) -> None:
         self.store = store
         self.dispatch = dispatch  # hands a new job's id to whatever runs jobs
@@ -43,6 +44,7 @@ class TranscriptionService:
         self.quotas = quotas
         self.addresses = addresses
         self.find_file = find_file  # (project id, file id) -> the file, if there is one
+        self.require_https = require_https  # HARK_REQUIRE_HTTPS: no plain-text URLs
         self.idempotency = Idempotency(store)
 
     def create(
@@ -97,6 +99,7 @@ class TranscriptionService:
         `file`, when given, instead of looking up `file_id`)."""
         self.check(project_id, request)
         if request.audio_url is not None:
+            self._check_scheme(request.audio_url, "audio_url")
             # Where the URL leads is checked again, per hop, when the worker fetches it.
             file_id, filename = None, filename_from_url(request.audio_url)
         else:
@@ -137,7 +140,19 @@ class TranscriptionService:
             client_reference_id=request.client_reference_id,
         )
 
+    def _check_scheme(self, url: str, field: str) -> None:
+        if self.require_https and not url.lower().startswith("https://"):
+            message = f"{field} must be an https:// URL on this server (HARK_REQUIRE_HTTPS)."
+            raise InvalidRequest(
+                message,
+                error_type="url_not_allowed",
+                validation_errors=[FieldError(f"body.{field}", message, "url_not_allowed")],
+            )
+
     def check_url(self, project_id: str, url: str, field: str) -> None:
+        """A URL Hark will call back (webhook, Invox callback): its scheme, and whether its
+        address is one the project may reach."""
+        self._check_scheme(url, field)
         try:
             check_url(url, self.addresses.widened(self.store.url_exceptions(project_id)))
         except ForbiddenAddress as exc:

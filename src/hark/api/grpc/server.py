@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
+from pathlib import Path
 
 import grpc
 from pydantic import ValidationError
@@ -256,8 +257,11 @@ def _unimplemented(name: str) -> Callable:
     return behaviour
 
 
-def start_server(hark: Hark, host: str, port: int) -> grpc.Server:
-    """Serve the legacy API on host:port (plaintext, like the 1.x SDK's http:// hosts)."""
+def start_server(
+    hark: Hark, host: str, port: int, tls: tuple[str, str] | None = None
+) -> grpc.Server:
+    """Serve the legacy API on host:port: plaintext (like the 1.x SDK's http:// hosts), or
+    TLS with `tls` = (certificate file, private key file), both PEM."""
     server = grpc.server(
         ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="hark-grpc"),
         options=[
@@ -269,7 +273,12 @@ def start_server(hark: Hark, host: str, port: int) -> grpc.Server:
     server.add_generic_rpc_handlers((SpeechService(hark).handler(),))
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            cert, key = (Path(path).read_bytes() for path in tls)
+            credentials = grpc.ssl_server_credentials([(key, cert)])
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError as exc:
         raise RuntimeError(f"cannot serve gRPC on {address}: {exc}") from None
     if bound == 0:
