@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import secrets
 import shutil
@@ -15,13 +16,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import Server, assert_error, hark_env, start_server, wait_for
+from conftest import JFK, Server, assert_error, hark_env, start_server, transcribe, wait_for
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
 from hark.settings import Settings, mask_url
@@ -205,6 +207,7 @@ def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         api_key="hark_test_" + secrets.token_hex(8),
         webhook_signing_secret=SERVER_SECRET,
         webhook_retry_base_seconds="0.5",
+        audit_log=str(tmp_path_factory.mktemp("audit") / "audit.jsonl"),
     )
     yield srv
     srv.stop()
@@ -611,3 +614,19 @@ def test_what_hark_writes_is_private_to_its_user(hardened):
     for path in paths:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, (path, oct(mode))  # 0600 files, 0700 directories
+
+
+def test_transcript_reads_and_exports_are_audited(tenants):
+    audit_log = Path(tenants.env["HARK_AUDIT_LOG"])
+    with tenants.client() as api:
+        job, transcript = transcribe(api, JFK)
+        assert transcript is not None
+        assert api.get(f"/transcriptions/{job['id']}/transcript?format=srt").status_code == 200
+    lines = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    mine = [line for line in lines if line["resource"] == job["id"]]
+    assert [line["action"] for line in mine] == ["transcript.read", "transcript.export.srt"]
+    for line in mine:
+        assert line["key"] == "sha256:" + hashlib.sha256(tenants.api_key.encode()).hexdigest()[:8]
+        assert line["via"] == "rest" and line["project"] and line["time"]
+    assert "country" not in audit_log.read_text()  # never the content
+    assert stat.S_IMODE(audit_log.stat().st_mode) == 0o600

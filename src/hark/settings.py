@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     # TLS for the REST/WebSocket port and the gRPC port (`hark serve --ssl-certfile ...`).
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    # Audit log of transcript reads and exports (JSON lines): a file path, "-" for standard
+    # error, unset for none.
+    audit_log: str | None = None
 
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hark.service import Hark
-from hark.service.auth import hash_key
+from hark.service.auth import bearer_key_prefix, hash_key
 
 
 # Both are `async` so that FastAPI runs them on the event loop instead of spending a
@@ -31,3 +31,8 @@ async def get_project(
 
 HarkDep = Annotated[Hark, Depends(get_hark)]
 ProjectDep = Annotated[str, Depends(get_project)]
+
+
+def caller_key(request: Request) -> str | None:
+    """What `hark keys list` shows of the key this request came with (for the audit log)."""
+    return bearer_key_prefix(request.headers.get("authorization"))

@@ -32,6 +32,7 @@ from hark.settings import Settings, mask_url
 from hark.store import Database, Store, utcnow
 
 from .async_files import AsyncFiles
+from .audit import AuditLog
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
 from .errors import (
     Conflict,
@@ -83,6 +84,7 @@ class Hark:
         self.metrics = Metrics()
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.audit = AuditLog(settings.audit_log if role in ("serve", "api") else None)
         self.catalog = ModelCatalog(
             settings.public_model_id, settings.model, lambda: translation_pairs(settings)
         )

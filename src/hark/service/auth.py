@@ -50,6 +50,11 @@ INCORRECT_KEY = (
 SECRET_MASK = "*" * 18
 
 
+def bearer_key_prefix(authorization: str | None) -> str | None:
+    token = _bearer_token(authorization)
+    return key_prefix(token) if token else None
+
+
 def mask(secret: str | None) -> str | None:
     return None if secret is None else SECRET_MASK
 

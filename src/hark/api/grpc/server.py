@@ -29,6 +29,7 @@ from hark.service import (
     TooManyRequests,
     Unauthenticated,
 )
+from hark.service.auth import key_prefix
 from hark.service.requests import CreateTemporaryKey
 
 from . import messages
@@ -194,6 +195,8 @@ class SpeechService:
                 "poll GetTranscribeAsyncStatus until it is COMPLETED."
             )
         transcript = self.hark.transcriptions.transcript(project_id, job.id)
+        prefix = key_prefix(request.api_key)
+        self.hark.audit.record("transcript.read", project_id, job.id, prefix, "grpc")
         yield from messages.result_responses(
             transcript.tokens, job.enable_separate_recognition_per_channel, job.audio_duration_ms
         )
