@@ -67,6 +67,7 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(realtime_router)
     app.include_router(invox_router)
     install_error_handlers(app)
+    _document_links(app)
 
     def body_limit(scope: Scope) -> int | None:
         if scope["method"] == "POST" and scope["path"].rstrip("/") in ("/v1/files", "/files"):
@@ -110,3 +111,40 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
         return Response(generate_latest(hark.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+# OpenAPI links: the id a create returns is what the get/delete/transcript routes take, so
+# clients and tools (schemathesis's stateful phase) can follow one from the other.
+_FILE = "/v1/files/{file_id}"
+_JOB = "/v1/transcriptions/{transcription_id}"
+_LINKS = {
+    "/v1/files": {
+        "GetFile": (_FILE, "get", "file_id"),
+        "DeleteFile": (_FILE, "delete", "file_id"),
+    },
+    "/v1/transcriptions": {
+        "GetTranscription": (_JOB, "get", "transcription_id"),
+        "DeleteTranscription": (_JOB, "delete", "transcription_id"),
+        "GetTranscript": (_JOB + "/transcript", "get", "transcription_id"),
+    },
+}
+
+
+def _document_links(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for create, links in _LINKS.items():
+                schema["paths"][create]["post"]["responses"]["201"]["links"] = {
+                    name: {
+                        "operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
+                        "parameters": {parameter: "$response.body#/id"},
+                    }
+                    for name, (path, method, parameter) in links.items()
+                }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
