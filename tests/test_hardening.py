@@ -630,3 +630,40 @@ def test_transcript_reads_and_exports_are_audited(tenants):
         assert line["via"] == "rest" and line["project"] and line["time"]
     assert "country" not in audit_log.read_text()  # never the content
     assert stat.S_IMODE(audit_log.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"s3_sse": "AES256"}, {"ServerSideEncryption": "AES256"}),
+        (
+            {"s3_sse": "aws:kms", "s3_sse_kms_key_id": "hark-test-key"},
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "hark-test-key"},
+        ),
+    ],
+    ids=["sse-s3", "sse-kms"],
+)
+def test_s3_server_side_encryption_settings_reach_s3(services, tmp_path, settings, expected):
+    """Small (one PUT) and large (multipart) objects are stored with the configured SSE."""
+    from hark.blobs import S3Options, open_blob_store
+
+    bucket = services.s3.create_bucket(services.new_name("hark-sse"))
+    configured = Settings(
+        storage_url=f"s3://{bucket}/audio",
+        s3_endpoint_url=services.s3.endpoint,
+        s3_region="us-east-1",
+        s3_access_key_id=services.s3.access_key,
+        s3_secret_access_key=services.s3.password,
+        data_dir=tmp_path,
+        **settings,
+    )
+    store = open_blob_store(
+        configured.resolved_storage_url, tmp_path, S3Options.from_settings(configured)
+    )
+    client = services.s3.client()
+    for size in (1000, 6 * 1024 * 1024):
+        writer = store.open_writer(10**8)
+        writer.write(b"\0" * size)
+        key = writer.commit()
+        head = client.head_object(Bucket=bucket, Key=f"audio/{key}")
+        assert {name: head.get(name) for name in expected} == expected, head

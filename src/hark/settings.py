@@ -8,6 +8,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -141,6 +142,11 @@ class Settings(BaseSettings):
     # Audit log of transcript reads and exports (JSON lines): a file path, "-" for standard
     # error, unset for none.
     audit_log: str | None = None
+    # S3 server-side encryption of the audio Hark writes: "AES256" (SSE-S3) or "aws:kms"
+    # (SSE-KMS, with this key id; unset: the account's default key). Pre-signed PUTs (which
+    # clients send) are not signed with it: give the bucket a default encryption for those.
+    s3_sse: Literal["AES256", "aws:kms"] | None = None
+    s3_sse_kms_key_id: str | None = None
 
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:

@@ -32,6 +32,8 @@ class S3Options:
     # None: boto3's usual sources (AWS_* environment variables, ~/.aws, instance roles).
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
+    sse: str | None = None  # "AES256" | "aws:kms"
+    sse_kms_key_id: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Options:
@@ -41,7 +43,18 @@ class S3Options:
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
+            sse=settings.s3_sse,
+            sse_kms_key_id=settings.s3_sse_kms_key_id,
         )
+
+    def encryption(self) -> dict[str, str]:
+        """The SSE parameters of every object Hark writes (put_object, multipart)."""
+        if self.sse is None:
+            return {}
+        params = {"ServerSideEncryption": self.sse}
+        if self.sse == "aws:kms" and self.sse_kms_key_id:
+            params["SSEKMSKeyId"] = self.sse_kms_key_id
+        return params
 
 
 class S3BlobWriter(SizeLimitedWriter):
@@ -65,9 +78,9 @@ class S3BlobWriter(SizeLimitedWriter):
     def _send_part(self, data: bytes) -> None:
         s3, bucket = self._store.client, self._store.bucket
         if self._upload_id is None:
-            self._upload_id = s3.create_multipart_upload(Bucket=bucket, Key=self._object)[
-                "UploadId"
-            ]
+            self._upload_id = s3.create_multipart_upload(
+                Bucket=bucket, Key=self._object, **self._store.encryption
+            )["UploadId"]
         number = len(self._parts) + 1
         response = s3.upload_part(
             Bucket=bucket, Key=self._object, UploadId=self._upload_id, PartNumber=number, Body=data
@@ -78,7 +91,12 @@ class S3BlobWriter(SizeLimitedWriter):
         s3, bucket = self._store.client, self._store.bucket
         try:
             if self._upload_id is None:
-                s3.put_object(Bucket=bucket, Key=self._object, Body=bytes(self._buffer))
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=self._object,
+                    Body=bytes(self._buffer),
+                    **self._store.encryption,
+                )
             else:
                 if self._buffer:
                     self._send_part(bytes(self._buffer))
@@ -116,6 +134,7 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.scratch_dir = scratch_dir
+        self.encryption = options.encryption()
         config = Config(
             connect_timeout=5,
             read_timeout=60,
