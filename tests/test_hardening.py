@@ -45,6 +45,7 @@ def hardened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         grpc_port=str(free_port()),
         grpc_auth_timeout=str(GRPC_AUTH_TIMEOUT),
         allow_private_urls="true",
+        max_outstanding_upload_urls="10",
     )
     yield srv
     srv.stop()
@@ -667,3 +668,16 @@ def test_s3_server_side_encryption_settings_reach_s3(services, tmp_path, setting
         key = writer.commit()
         head = client.head_object(Bucket=bucket, Key=f"audio/{key}")
         assert {name: head.get(name) for name in expected} == expected, head
+
+
+def test_outstanding_upload_urls_are_capped_per_project(hardened):
+    with hardened.client(hardened.new_key("many-urls")) as api:
+        urls = [api.post("/files/upload-url", json={"filename": "a.wav"}) for _ in range(10)]
+        assert all(response.status_code == 200 for response in urls)
+        refused = api.post("/files/upload-url", json={"filename": "a.wav"})
+        error = assert_error(refused, 400, "upload_url_limit_exceeded")
+        assert "10" in error["message"]
+        assert httpx.put(urls[0].json()["upload_url"], content=b"RIFF", timeout=60).is_success
+        assert api.post("/files/upload-url", json={"filename": "a.wav"}).status_code == 200
+    with hardened.client() as other:  # other projects are not affected
+        assert other.post("/files/upload-url", json={"filename": "a.wav"}).status_code == 200

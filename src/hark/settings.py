@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     # clients send) are not signed with it: give the bucket a default encryption for those.
     s3_sse: Literal["AES256", "aws:kms"] | None = None
     s3_sse_kms_key_id: str | None = None
+    # Upload URLs a project may hold that are neither used nor expired.
+    max_outstanding_upload_urls: int = Field(default=100, ge=1)
 
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:

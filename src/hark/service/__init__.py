@@ -158,6 +158,7 @@ class Hark:
             settings.upload_url_ttl_seconds,
             settings.public_base_url,
             timedelta(seconds=settings.orphan_grace_seconds),
+            settings.max_outstanding_upload_urls,
         )
         self.invox = InvoxService(
             self.store,

@@ -78,6 +78,7 @@ class UploadService:
         ttl_seconds: float,
         public_base_url: str | None,
         stale_after: timedelta = timedelta(hours=6),
+        max_outstanding: int | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -86,6 +87,7 @@ class UploadService:
         self.public_base_url = public_base_url
         # A PUT receiving this long (or whose process is gone) was cut off by a crash.
         self.stale_after = stale_after
+        self.max_outstanding = max_outstanding  # unused, unexpired URLs per project
 
     def create(self, project_id: str, request: CreateUploadUrl, base_url: str) -> UploadUrl:
         """POST /v1/files/upload-url: S3's own pre-signed URL when the storage has them,
@@ -125,7 +127,12 @@ class UploadService:
         self.files.check_room(project_id, slot.size or 0)
         slot.project_id = project_id
         slot.expires_at = utcnow() + self.ttl
-        self.store.add_upload(slot)
+        if self.store.add_upload(slot, self.max_outstanding) is None:
+            raise InvalidRequest(
+                f"This project already has {self.max_outstanding} upload URLs that are "
+                "neither used nor expired; use or let some expire first.",
+                error_type="upload_url_limit_exceeded",
+            )
 
     def open(
         self,

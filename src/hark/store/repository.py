@@ -632,8 +632,23 @@ class Store:
 
     # -- pre-signed uploads ----------------------------------------------------------------
 
-    def add_upload(self, upload: PresignedUpload) -> PresignedUpload:
+    def add_upload(
+        self, upload: PresignedUpload, max_outstanding: int | None = None
+    ) -> PresignedUpload | None:
+        """Store an upload URL; None (and nothing stored) when its project already has
+        `max_outstanding` unexpired URLs not used yet."""
         with self.db.write() as s:
+            if max_outstanding is not None:
+                self._lock_project(s, upload.project_id)
+                outstanding = s.scalar(
+                    select(func.count()).where(
+                        PresignedUpload.project_id == upload.project_id,
+                        PresignedUpload.state.in_(("pending", "receiving")),
+                        PresignedUpload.expires_at > utcnow(),
+                    )
+                )
+                if outstanding >= max_outstanding:
+                    return None
             s.add(upload)
             return upload
 
