@@ -64,7 +64,9 @@ def test_fuzzing_the_whole_api_finds_nothing(tmp_path: Path):
             [str(REPO / "tests"), os.environ.get("PYTHONPATH", str(REPO / "src"))]
         ),
     }
-    run = subprocess.run(["unshare", "-n", "sh", "-c", SCRIPT], env=env, timeout=600)
+    # From the temporary directory: schemathesis keeps a cache in its working directory.
+    command = ["unshare", "-n", "sh", "-c", SCRIPT]
+    run = subprocess.run(command, env=env, cwd=tmp_path, timeout=600)
     log = Path(env["DATA"] + ".fuzz.log").read_text(errors="replace")
     result = json.loads(report.read_text())
     print(f"schemathesis: {result['test_cases']} ; failures: {result['failures']}")
