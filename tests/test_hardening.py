@@ -135,7 +135,7 @@ def test_readyz_names_failing_checks_without_detail_unless_asked_with_a_key(hard
         assert detailed.status_code == 503
         assert "not writable" in detailed.json()["checks"]["storage"]
     finally:
-        partial.mkdir()
+        partial.mkdir(mode=0o700)  # as Hark made it
     assert httpx.get(root + "/readyz", timeout=30).status_code == 200
 
 
