@@ -106,7 +106,7 @@ def test_errors_exit_non_zero_with_a_message(cli, tmp_path):
     assert missing.returncode == 1 and "error: No such file" in missing.stderr
 
     wrong_key = cli("jobs", "list", "--api-key", "hark_wrong")
-    assert wrong_key.returncode == 1 and "Invalid API key" in wrong_key.stderr
+    assert wrong_key.returncode == 1 and "Incorrect API key provided" in wrong_key.stderr
     unknown = cli("jobs", "get", "00000000-0000-0000-0000-000000000000")
     assert unknown.returncode == 1 and "not found" in unknown.stderr
 

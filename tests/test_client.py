@@ -227,7 +227,7 @@ def test_errors_from_the_server(sdk, server):
     try:
         with pytest.raises(HarkAuthenticationError) as denied:
             intruder.files.list()
-        assert denied.value.status_code == 401 and denied.value.error_type == "invalid_api_key"
+        assert denied.value.status_code == 401 and denied.value.error_type == "unauthenticated"
     finally:
         close()
 

@@ -318,7 +318,7 @@ def test_bad_api_key(idle):
     )
     for outcome in outcomes:
         assert outcome["error"]["code"] == "UNAUTHENTICATED"
-        assert outcome["error"]["details"] == "Invalid API key."
+        assert outcome["error"]["details"].startswith("Incorrect API key provided.")
     temporary = idle.one("temporary_key", usage_type="transcribe_websocket", expires_in_s=60)
     refused = idle.one("list", api_key=temporary["key"])
     assert refused["code"] == "PERMISSION_DENIED"

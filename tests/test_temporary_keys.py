@@ -90,10 +90,9 @@ def test_expired_key_is_refused_and_purged(tmp_path):
             srv, {"model": "stt-rt-v5"}, additional_headers={"Authorization": f"Bearer {key}"}
         )
         assert messages[-1]["error_code"] == 401
-        assert messages[-1]["error_message"] in (
-            "This temporary API key has expired.",
-            "Invalid API key.",  # already purged by the sweep
-        )
+        assert messages[-1]["error_message"] == "This temporary API key has expired." or (
+            messages[-1]["error_message"].startswith("Incorrect API key provided.")
+        )  # (or already purged by the sweep)
         time.sleep(1.5)  # a sweep or more
         with sqlite3.connect(srv.data_dir / "hark.db") as db:
             left = db.execute("SELECT count(*) FROM api_keys WHERE usage_type IS NOT NULL")

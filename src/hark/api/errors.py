@@ -125,6 +125,8 @@ def _message(error: dict) -> str:
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:
+        headers = {"Retry-After": str(retry_after)}
     return error_response(
         request,
         exc.status_code,

@@ -85,4 +85,9 @@ def get_transcription(
 ) -> dict:
     """PENDING, COMPLETED (with sentence segments in seconds and WebVTT) or ERROR (with
     `errorMessage`)."""
-    return hark.invox.result(caller, body.requestId)
+    result = hark.invox.result(caller, body.requestId)
+    if result.get("status") == "COMPLETED":
+        hark.audit.record(
+            "transcript.read", caller.project_id, body.requestId, caller.app_id, "invox"
+        )
+    return result

@@ -71,6 +71,10 @@ async def transcribe_websocket(ws: WebSocket) -> None:
     session: RealtimeSession | None = None
     receiver: asyncio.Task | None = None
     try:
+        if handshake_key:
+            # Before reading anything: an unknown caller's frames (audio included) are never
+            # taken. (Checked without spending a single-use key; that happens below.)
+            await run_in_threadpool(hark.keys.check_for, handshake_key, USAGE)
         try:
             first = await asyncio.wait_for(ws.receive(), idle)
         except TimeoutError:

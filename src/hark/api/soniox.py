@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from hark.service import CreateTemporaryKey, CreateTranscription, CreateUploadUrl
 from hark.service.transcriptions import not_found
 
-from .deps import HarkDep, ProjectDep
+from .deps import HarkDep, ProjectDep, caller_key
 from .schemas import (
     Count,
     FileList,
@@ -186,6 +186,7 @@ def cancel_transcription(
 )
 def get_transcript(
     transcription_id: str,
+    request: Request,
     hark: HarkDep,
     project_id: ProjectDep,
     format: Annotated[
@@ -201,6 +202,8 @@ def get_transcript(
             validation_errors=[FieldError("query.format", "must be json, text, srt or vtt")],
         )
     row = hark.transcriptions.transcript(project_id, transcription_id)
+    action = "transcript.read" if format == "json" else f"transcript.export.{format}"
+    hark.audit.record(action, project_id, transcription_id, caller_key(request), "rest")
     if format == "json":
         return TranscriptOut.of(row)
     return Response(subtitles.render(row.tokens, format), media_type=subtitles.MEDIA_TYPES[format])

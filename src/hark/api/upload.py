@@ -16,6 +16,11 @@ from hark.service.files import FileService, Upload
 from hark.service.uploads import Receiving, UploadService
 
 MAX_TEXT_FIELD = 4096
+# Non-file form fields one upload may carry (Hark reads one or two): with MAX_TEXT_FIELD
+# this bounds what a request can make the server hold.
+MAX_FIELDS = 64
+# A part's headers in all (recent python-multipart releases also stop at 8 x 4 KiB).
+MAX_PART_HEADERS = 16 * 1024
 
 
 @dataclass
@@ -25,6 +30,7 @@ class ParsedUpload:
     fields: dict[str, str] = field(default_factory=dict)  # the last value of each field
     lists: dict[str, list[str]] = field(default_factory=dict)  # every value, in order
     complete: bool = False  # the closing boundary arrived
+    text_parts: int = 0
 
 
 def _missing_file() -> InvalidRequest:
@@ -54,14 +60,26 @@ async def receive_upload(
     header_value = bytearray()
     part: dict = {}
 
+    header_bytes = [0]  # of the current part
+
     def on_part_begin() -> None:
         headers.clear()
         part.clear()
+        header_bytes[0] = 0
+
+    def count_header(size: int) -> None:
+        header_bytes[0] += size
+        if header_bytes[0] > MAX_PART_HEADERS:
+            raise InvalidRequest(
+                f"A multipart part header is too large (over {MAX_PART_HEADERS} bytes)."
+            )
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
+        count_header(end - start)
         header_field.extend(data[start:end])
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
+        count_header(end - start)
         header_value.extend(data[start:end])
 
     def on_header_end() -> None:
@@ -80,6 +98,11 @@ async def receive_upload(
             result.upload = files.open_upload(project_id, declared_size, idempotency_key)
             part["file"] = True
         else:
+            result.text_parts += 1
+            if result.text_parts > MAX_FIELDS:
+                raise InvalidRequest(
+                    f"Too many form fields: an upload may have at most {MAX_FIELDS} besides 'file'."
+                )
             part["text"] = bytearray()
 
     def on_part_data(data: bytes, start: int, end: int) -> None:

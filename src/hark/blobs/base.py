@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -55,9 +56,12 @@ class BlobStore(Protocol):
     def open_writer(self, max_size: int) -> BlobWriter: ...
     def local_path(self, key: str) -> AbstractContextManager[Path]: ...
     def delete(self, key: str) -> None: ...
-    def stored_keys(self) -> Iterator[str]: ...
-    def sweep_partials(self) -> int:
-        """Remove uploads a crash left half-written."""
+    def stored_keys(self, before: datetime) -> Iterator[str]:
+        """Keys of the blobs last written before `before`."""
+        ...
+
+    def sweep_partials(self, before: datetime) -> int:
+        """Remove uploads a crash left half-written: those untouched since `before`."""
         ...
 
     def check(self) -> None:

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from .base import SizeLimitedWriter
@@ -60,10 +61,10 @@ class LocalBlobStore:
             raise FileNotFoundError(key)
         yield path
 
-    def stored_keys(self) -> Iterator[str]:
+    def stored_keys(self, before: datetime) -> Iterator[str]:
         for shard in self.root.iterdir():
             if shard.is_dir() and shard != self.partial_dir:
-                yield from (p.name for p in shard.iterdir() if p.is_file())
+                yield from (p.name for p in shard.iterdir() if _older(p, before))
 
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)
@@ -83,9 +84,19 @@ class LocalBlobStore:
     def adopt(self, key: str) -> None:
         return None  # nothing is ever uploaded around Hark
 
-    def sweep_partials(self) -> int:
+    def sweep_partials(self, before: datetime) -> int:
         removed = 0
         for partial in self.partial_dir.iterdir():
-            partial.unlink(missing_ok=True)
-            removed += 1
+            if _older(partial, before):  # a live upload writes to it all the time
+                partial.unlink(missing_ok=True)
+                removed += 1
         return removed
+
+
+def _older(path: Path, before: datetime) -> bool:
+    """A regular file last written before `before` (False once it is gone)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return False
+    return path.is_file() and stat.st_mtime < before.timestamp()

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class S3Options:
     # None: boto3's usual sources (AWS_* environment variables, ~/.aws, instance roles).
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
+    sse: str | None = None  # "AES256" | "aws:kms"
+    sse_kms_key_id: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Options:
@@ -41,7 +43,18 @@ class S3Options:
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
+            sse=settings.s3_sse,
+            sse_kms_key_id=settings.s3_sse_kms_key_id,
         )
+
+    def encryption(self) -> dict[str, str]:
+        """The SSE parameters of every object Hark writes (put_object, multipart)."""
+        if self.sse is None:
+            return {}
+        params = {"ServerSideEncryption": self.sse}
+        if self.sse == "aws:kms" and self.sse_kms_key_id:
+            params["SSEKMSKeyId"] = self.sse_kms_key_id
+        return params
 
 
 class S3BlobWriter(SizeLimitedWriter):
@@ -65,9 +78,9 @@ class S3BlobWriter(SizeLimitedWriter):
     def _send_part(self, data: bytes) -> None:
         s3, bucket = self._store.client, self._store.bucket
         if self._upload_id is None:
-            self._upload_id = s3.create_multipart_upload(Bucket=bucket, Key=self._object)[
-                "UploadId"
-            ]
+            self._upload_id = s3.create_multipart_upload(
+                Bucket=bucket, Key=self._object, **self._store.encryption
+            )["UploadId"]
         number = len(self._parts) + 1
         response = s3.upload_part(
             Bucket=bucket, Key=self._object, UploadId=self._upload_id, PartNumber=number, Body=data
@@ -78,7 +91,12 @@ class S3BlobWriter(SizeLimitedWriter):
         s3, bucket = self._store.client, self._store.bucket
         try:
             if self._upload_id is None:
-                s3.put_object(Bucket=bucket, Key=self._object, Body=bytes(self._buffer))
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=self._object,
+                    Body=bytes(self._buffer),
+                    **self._store.encryption,
+                )
             else:
                 if self._buffer:
                     self._send_part(bytes(self._buffer))
@@ -116,7 +134,7 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.scratch_dir = scratch_dir
-        self._opened_at = datetime.now(UTC)
+        self.encryption = options.encryption()
         config = Config(
             connect_timeout=5,
             read_timeout=60,
@@ -164,28 +182,27 @@ class S3BlobStore:
         finally:
             path.unlink(missing_ok=True)
 
-    def stored_keys(self) -> Iterator[str]:
+    def stored_keys(self, before: datetime) -> Iterator[str]:
         for page in self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         ):
             for item in page.get("Contents", ()):
                 key = item["Key"][len(self.prefix) :]
-                if key.isalnum():
+                if key.isalnum() and item["LastModified"] < before:
                     yield key
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 
-    def sweep_partials(self) -> int:
-        """Abort multipart uploads begun before this store was opened (a crash's leftovers;
-        a bucket lifecycle rule for incomplete uploads does the same where processes share
-        the bucket)."""
+    def sweep_partials(self, before: datetime) -> int:
+        """Abort multipart uploads begun before `before` (a crash's leftovers; a bucket
+        lifecycle rule for incomplete uploads does the same)."""
         removed = 0
         for page in self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         ):
             for upload in page.get("Uploads", ()):
-                if upload["Initiated"] < self._opened_at:
+                if upload["Initiated"] < before:
                     self.client.abort_multipart_upload(
                         Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                     )

@@ -28,6 +28,9 @@ Project = Annotated[str, typer.Option("--project", help="the project")]
 def _settings(**overrides: Any) -> Settings:
     from hark.settings import Settings
 
+    # Server-side commands: everything they create (database, audio, keys, scratch) is
+    # readable by Hark's own user only (files 0600, directories 0700).
+    os.umask(0o077)
     return Settings(**{name: value for name, value in overrides.items() if value is not None})
 
 
@@ -73,6 +76,13 @@ def serve(
         int | None, typer.Option(help="transcription workers (env HARK_WORKERS)")
     ] = None,
     access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
+    ssl_certfile: Annotated[
+        str | None,
+        typer.Option(help="serve HTTPS (and gRPC over TLS) with this PEM certificate"),
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None, typer.Option(help="the certificate's PEM private key")
+    ] = None,
     no_worker: Annotated[
         bool,
         typer.Option(
@@ -88,7 +98,13 @@ def serve(
     from hark.service import Hark
 
     settings = _settings(
-        data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, workers=workers
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        grpc_port=grpc_port,
+        workers=workers,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     _logging()
     hark = Hark(settings, role="api" if no_worker else "serve")
@@ -103,7 +119,7 @@ def serve(
     hark.migrate()
     if settings.api_key:
         try:
-            added = hark.keys.ensure(settings.api_key)
+            added = hark.keys.ensure(settings.api_key.get_secret_value())
         except ValueError as exc:
             print(f"error: HARK_API_KEY: {exc}", file=sys.stderr)
             return 2
@@ -112,10 +128,14 @@ def serve(
     elif hark.store.count_active_api_keys() == 0:
         new = hark.keys.create(name="first key")
         path = _write_key_file(settings.data_dir, new.api_key)
-        print(f"Created an API key for the default project (also saved in {path}):", flush=True)
-        print(f"\n    {new.api_key}\n", flush=True)
+        print(f"Created an API key for the default project, saved in {path} (mode 0600).")
+        # Shown once on a terminal; never where output is captured (journald, docker logs).
+        if sys.stdout.isatty():
+            print(f"\n    {new.api_key}\n")
+        sys.stdout.flush()
+    scheme = "https" if settings.ssl_certfile else "http"
     print(
-        f"Hark listening on http://{settings.host}:{settings.port}/v1 "
+        f"Hark listening on {scheme}://{settings.host}:{settings.port}/v1 "
         f"(docs at /docs; data in {settings.data_dir.resolve()})",
         flush=True,
     )
@@ -131,6 +151,8 @@ def serve(
         port=settings.port,
         log_level="info",
         access_log=access_log,
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
     )
     return 0
 
@@ -213,16 +235,62 @@ def keys_create(
     return 0
 
 
+def _project_secret(kind: str, data_dir: Path | None, project: str, new: str | None) -> int:
+    if new is not None and not new.strip():
+        print("error: --set: an empty secret would leave callbacks unsigned", file=sys.stderr)
+        return 2
+    store = _admin(data_dir).store
+    secret = store.invox_secret if kind == "invox" else store.webhook_secret
+    print(secret(project, new) or "")
+    return 0
+
+
+SetSecret = Annotated[
+    str | None, typer.Option("--set", metavar="SECRET", help="replace it with SECRET")
+]
+
+
 @keys.command("invox-secret")
 def keys_invox_secret(
+    data_dir: DataDir = None, project: Project = "default", set_to: SetSecret = None
+) -> int:
+    """Show (or --set) the secret a project's Invox callbacks are signed with."""
+    return _project_secret("invox", data_dir, project, set_to)
+
+
+@keys.command("webhook-secret")
+def keys_webhook_secret(
+    data_dir: DataDir = None, project: Project = "default", set_to: SetSecret = None
+) -> int:
+    """Show (or --set) the secret a project's webhooks are signed with (instead of
+    HARK_WEBHOOK_SIGNING_SECRET)."""
+    return _project_secret("webhook", data_dir, project, set_to)
+
+
+@keys.command("private-networks")
+def keys_private_networks(
     data_dir: DataDir = None,
     project: Project = "default",
     set_to: Annotated[
-        str | None, typer.Option("--set", metavar="SECRET", help="replace it with SECRET")
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="CIDR", help="replace them (repeat for several; e.g. 10.1.2.3/32)"
+        ),
     ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="remove them all")] = False,
 ) -> int:
-    """Show (or --set) the secret a project's Invox callbacks are signed with."""
-    print(_admin(data_dir).store.invox_secret(project, set_to) or "")
+    """Show (or --set) the private networks a project's audio_url and webhook URLs may
+    reach, besides HARK_ALLOWED_PRIVATE_NETWORKS."""
+    import ipaddress
+
+    try:
+        networks = [str(ipaddress.ip_network(n, strict=False)) for n in set_to or ()]
+    except ValueError as exc:
+        print(f"error: --set: {exc}", file=sys.stderr)
+        return 2
+    replace = networks if (set_to or clear) else None
+    for network in _admin(data_dir).store.private_networks(project, replace):
+        print(network)
     return 0
 
 

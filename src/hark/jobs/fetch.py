@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -14,11 +15,17 @@ import httpx
 
 from hark.engine import EngineError
 
-from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client
+from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client, where
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 # Servers that answer with a web page (a login wall, a 200 "not found" page) instead of audio.
 NOT_AUDIO_TYPES = ("text/", "application/json", "application/xml", "application/xhtml")
+UNREACHABLE = (
+    "Could not fetch audio_url: its host could not be reached, or is one this server may "
+    "not contact."
+)
 
 
 def filename_from_url(url: str) -> str:
@@ -83,8 +90,11 @@ def _download(url: str, out, limits: FetchLimits) -> None:
                 if received > limits.max_size:
                     raise _too_large(limits.max_size)
                 out.write(chunk)
-    except ForbiddenAddress as exc:
-        raise _error("forbidden", f"audio_url was refused: {exc}") from None
+    except (ForbiddenAddress, httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        # One answer whether the address is off limits, closed or silent, so that callers
+        # cannot map the internal network through job errors; the log has the reason.
+        log.info("audio_url %s not fetched: %s", where(url), exc)
+        raise _error("unreachable", UNREACHABLE) from None
     except httpx.TooManyRedirects:
         raise _error(
             "too_many_redirects",
@@ -95,7 +105,8 @@ def _download(url: str, out, limits: FetchLimits) -> None:
     except (httpx.UnsupportedProtocol, httpx.InvalidURL, ValueError) as exc:
         raise _error("invalid", f"audio_url is not a valid URL: {exc}") from None
     except httpx.HTTPError as exc:
-        raise _error("unreachable", f"Could not fetch audio_url: {exc}") from None
+        log.info("audio_url %s not fetched: %s: %s", where(url), type(exc).__name__, exc)
+        raise _error("unreachable", UNREACHABLE) from None
 
 
 def _too_large(limit: int) -> EngineError:

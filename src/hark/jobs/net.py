@@ -28,20 +28,33 @@ import httpx
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-ALLOW_HINT = "set HARK_ALLOW_PRIVATE_URLS=true to allow it"
+ALLOW_HINT = (
+    "set HARK_ALLOW_PRIVATE_URLS=true to allow it, or allow its network for one project with "
+    "`hark keys private-networks`"
+)
 
 
 class ForbiddenAddress(Exception):
     """The URL leads to an address Hark may not contact."""
 
 
-NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# Prefixes whose last 32 bits are an IPv4 address a translator or the host stack will reach:
+# IPv4-compatible (::/96), IPv4-translated (SIIT, ::ffff:0:0/96) and NAT64's well-known one.
+LOW_32_EMBEDDINGS = (
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+    ipaddress.ip_network("64:ff9b::/96"),
+)
+# NAT64's local-use prefix (RFC 8215) embeds IPv4 at an operator-chosen place: all of it is
+# refused, as a translator inside the network would reach the network's own addresses.
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 address leads to: mapped, IPv4-compatible, 6to4, Teredo, NAT64."""
+    """IPv4 addresses an IPv6 address leads to: mapped, IPv4-compatible, IPv4-translated,
+    6to4, Teredo (server and client), NAT64."""
     found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-    if int(ip) >> 32 == 0 or any(ip in net for net in NAT64):
+    if any(ip in net for net in LOW_32_EMBEDDINGS):
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return [v4 for v4 in found if v4 is not None]
 
@@ -60,7 +73,7 @@ def describe_forbidden(ip: IPAddress) -> str | None:
         for inner in embedded_ipv4(ip):
             if reason := describe_forbidden(inner):
                 return reason
-        if ip.is_site_local:
+        if ip.is_site_local or ip in NAT64_LOCAL:
             return "a private address"
     if ip.is_private or not ip.is_global:
         return "a private address"
@@ -79,11 +92,28 @@ class AddressPolicy:
     def of(cls, allow_private: bool, networks: Iterable[str] = ()) -> AddressPolicy:
         return cls(allow_private, tuple(ipaddress.ip_network(n, strict=False) for n in networks))
 
+    def widened(self, networks: Iterable[str]) -> AddressPolicy:
+        """This policy plus a project's own exceptions."""
+        extra = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+        if not extra:
+            return self
+        return AddressPolicy(self.allow_private, self.allowed_networks + extra)
+
     def refusal(self, ip: IPAddress) -> str | None:
         """Why this address is off limits, or None."""
         if self.allow_private or any(ip in net for net in self.allowed_networks):
             return None
         return describe_forbidden(ip)
+
+
+def where(url: str) -> str:
+    """A URL fit for logs: never credentials or a query string (tokens)."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
@@ -107,14 +137,18 @@ def checked_addresses(host: str, port: int, policy: AddressPolicy) -> list[IPAdd
 
 
 def check_url(url: str, policy: AddressPolicy) -> None:
-    """Refuse a URL up front when its host is (or resolves to) a forbidden address.
-    An unresolvable host passes here; it fails when contacted."""
-    parts = urlsplit(url)
-    if policy.allow_private or not parts.hostname:
+    """Refuse a URL up front when its host is a forbidden address literally. Host names are
+    not resolved here: whether a name leads inside the network would otherwise show in the
+    answer (a forbidden name fails when contacted, exactly like an unreachable one)."""
+    host = urlsplit(url).hostname
+    if policy.allow_private or not host:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    with contextlib.suppress(httpcore.ConnectError):
-        checked_addresses(parts.hostname, port, policy)
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return
+    if reason := policy.refusal(ip):
+        raise ForbiddenAddress(f"{host} is {reason}; {ALLOW_HINT}.")
 
 
 _local = threading.local()

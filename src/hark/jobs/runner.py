@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -40,6 +38,7 @@ from hark.store import Store, Transcription
 from .fetch import FetchLimits, fetched
 from .net import AddressPolicy
 from .periodic import Periodic
+from .processes import this_process
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +216,7 @@ class JobRunner:
         # A project's limit overrides -> how many of its jobs may be processed at once.
         self.in_flight_cap = in_flight_cap
         # Lease tokens name the process holding the job, for operators reading the table.
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.name = this_process()
 
     def run_next(self) -> bool:
         """Run the job whose turn it is (projects take turns, within `in_flight_cap`);
@@ -298,7 +297,13 @@ class JobRunner:
     def _audio(self, job: Transcription, limits: JobLimits) -> Iterator[Path]:
         """A local path to the job's audio: its uploaded file, or a download of audio_url."""
         if job.audio_url:
-            fetch = replace(self.config.fetch, max_size=limits.max_file_size)
+            fetch = replace(
+                self.config.fetch,
+                max_size=limits.max_file_size,
+                addresses=self.config.fetch.addresses.widened(
+                    self.store.url_exceptions(job.project_id)
+                ),
+            )
             with fetched(job.audio_url, self.config.downloads_dir, fetch) as path:
                 yield path
             return

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from hark.store import Store, utcnow
 
+from .processes import is_gone
+
 if TYPE_CHECKING:
     from . import Dispatcher
 
@@ -48,9 +50,14 @@ class JobSweeper:
         self._send_due(None)
 
     def recover(self) -> None:
-        """At the start of an embedded server, which owns every job: re-queue all jobs left
-        processing by the previous run, then send every queued job."""
-        self._requeue(None, "re-queued %d jobs interrupted by a restart")
+        """At the start of an embedded server: re-queue the jobs left processing by crashed
+        processes of this host (and those whose lease ran out), never one another live
+        process holds; then send every queued job."""
+        self._requeue(
+            utcnow(),
+            "re-queued %d jobs interrupted by a restart",
+            lambda holder: is_gone(holder, including_self=True),
+        )
         self._send_due(utcnow())
 
     def sweep(self) -> None:
@@ -82,8 +89,15 @@ class JobSweeper:
                 break
         return sent
 
-    def _requeue(self, expired_before: datetime | None, message: str) -> None:
-        requeued, failed = self.store.requeue_abandoned(self.max_attempts, expired_before)
+    def _requeue(
+        self,
+        expired_before: datetime,
+        message: str,
+        holder_gone: Callable[[str | None], bool] | None = None,
+    ) -> None:
+        requeued, failed = self.store.requeue_abandoned(
+            self.max_attempts, expired_before, holder_gone
+        )
         if requeued:
             log.warning(message, requeued)
         if failed:

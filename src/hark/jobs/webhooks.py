@@ -21,12 +21,14 @@ import httpx
 from hark.metrics import Metrics
 from hark.store import Store, WebhookDelivery, utcnow
 
-from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client
+from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client, where
 
 log = logging.getLogger(__name__)
 
 TIMESTAMP_HEADER = "Hark-Timestamp"
 SIGNATURE_HEADER = "Hark-Signature"
+# The same on every attempt of one delivery: receivers drop the duplicates retries make.
+DELIVERY_ID_HEADER = "Hark-Delivery-Id"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 3600.0
 BUSY_RECHECK_SECONDS = 0.2  # every sender busy: how soon to look for free ones again
@@ -55,16 +57,6 @@ class WebhookPolicy:
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
         return delay
-
-
-def _where(url: str) -> str:
-    # Logs show where a webhook went, never credentials or a query string (tokens).
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 def _receiver(url: str) -> str:
@@ -104,7 +96,8 @@ class WebhookSender:
         # Each attempt is bounded by `policy.timeout` in all, so a lease of a few times that
         # never runs out while its sender is still trying.
         self._lease = timedelta(seconds=policy.timeout * 3 + 30)
-        self._http: httpx.Client | None = None
+        # One client per address policy (projects may have their own URL exceptions).
+        self._http: dict[AddressPolicy, httpx.Client] = {}
         # Attempts run `concurrency` at a time, at most `per_receiver` of them to one host:
         # a receiver that hangs holds only its own deliveries back.
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="hark-webhook")
@@ -158,23 +151,37 @@ class WebhookSender:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._http is not None:
-            self._http.close()
+        with self._lock:
+            clients, self._http = list(self._http.values()), {}
+        for client in clients:
+            client.close()
 
-    def _client(self) -> httpx.Client:
-        if self._http is None:
-            self._http = guarded_client(self.policy.addresses, httpx.Timeout(self.policy.timeout))
-        return self._http
+    def _client(self, addresses: AddressPolicy) -> httpx.Client:
+        with self._lock:  # attempts run in several threads
+            if addresses not in self._http:
+                timeout = httpx.Timeout(self.policy.timeout)
+                self._http[addresses] = guarded_client(addresses, timeout)
+            return self._http[addresses]
 
     def _attempt(self, delivery: WebhookDelivery) -> None:
         body = delivery.payload.encode()
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENTS[delivery.kind]}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENTS[delivery.kind],
+            DELIVERY_ID_HEADER: delivery.id,
+        }
         if delivery.header_name and delivery.header_value is not None:
             headers[delivery.header_name] = delivery.header_value
-        if self.policy.signing_secret:
+        # The project's own secret and URL exceptions, else the server-wide ones.
+        project = self.store.delivery_project(delivery.transcription_id)
+        secret = (project and project.webhook_secret) or self.policy.signing_secret
+        addresses = self.policy.addresses.widened(
+            (project and project.allowed_private_networks) or ()
+        )
+        if secret:
             timestamp = int(time.time())
             headers[TIMESTAMP_HEADER] = str(timestamp)
-            headers[SIGNATURE_HEADER] = sign(self.policy.signing_secret, timestamp, body)
+            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
         attempt = delivery.attempts + 1
         status_code: int | None = None
         retry_after: float | None = None
@@ -182,7 +189,9 @@ class WebhookSender:
             # Only the status line matters; the receiver's body is never read.
             with (
                 deadline(self.policy.timeout),
-                self._client().stream("POST", delivery.url, content=body, headers=headers) as r,
+                self._client(addresses).stream(
+                    "POST", delivery.url, content=body, headers=headers
+                ) as r,
             ):
                 status_code = r.status_code
                 retry_after = _retry_after(r)
@@ -201,16 +210,16 @@ class WebhookSender:
         self.store.record_webhook_attempt(delivery.id, status_code, error, retry_at, delivered)
         outcome = "delivered" if delivered else "retrying" if retry_at is not None else "failed"
         self.metrics.webhook_attempted(outcome)
-        where = _where(delivery.url)
+        target = where(delivery.url)
         if delivered:
             log.info(
-                "webhook %s for %s delivered to %s", delivery.id, delivery.transcription_id, where
+                "webhook %s for %s delivered to %s", delivery.id, delivery.transcription_id, target
             )
         elif retry_at is not None:
             log.info(
                 "webhook %s to %s: attempt %d failed (%s); retrying at %s",
                 delivery.id,
-                where,
+                target,
                 attempt,
                 error,
                 retry_at.isoformat(timespec="seconds"),
@@ -219,7 +228,7 @@ class WebhookSender:
             log.warning(
                 "webhook %s to %s: giving up after attempt %d (%s)",
                 delivery.id,
-                where,
+                target,
                 attempt,
                 error,
             )

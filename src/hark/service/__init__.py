@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -29,9 +30,10 @@ from hark.jobs import (
 )
 from hark.metrics import Metrics
 from hark.settings import Settings, mask_url
-from hark.store import Database, Store
+from hark.store import Database, Store, utcnow
 
 from .async_files import AsyncFiles
+from .audit import AuditLog
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
 from .errors import (
     Conflict,
@@ -48,6 +50,7 @@ from .invox import InvoxService
 from .models import ModelCatalog
 from .openai import AudioRequest, OpenAIService
 from .quotas import Limits, Quotas
+from .ratelimit import RateLimiter
 from .realtime import RealtimeConfig, RealtimeService, RealtimeSession, StreamingConfig
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
 from .retention import Retention
@@ -82,6 +85,8 @@ class Hark:
         )
         self.metrics = Metrics()
         self.keys = KeyService(self.store, settings.auth_cache_seconds)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.audit = AuditLog(settings.audit_log if role in ("serve", "api") else None)
         self.catalog = ModelCatalog(
             settings.public_model_id, settings.model, lambda: translation_pairs(settings)
         )
@@ -106,7 +111,9 @@ class Hark:
             "hark-webhooks", WEBHOOK_POLL_SECONDS, self.webhooks.deliver_due
         )
         self.webhooks.on_attempted = self._webhook_loop.wake
-        self._sweep_loop = Periodic("hark-sweep", settings.sweep_interval, self.retention.sweep)
+        self._sweep_loop = Periodic("hark-sweep", settings.sweep_interval, self._sweep)
+        self._grace = timedelta(seconds=settings.orphan_grace_seconds)
+        self._data_dir_lock: int | None = None
         # The engine runs in a supervised child process, started when the workers start (or,
         # in an API-only process, with the first realtime session).
         self.engine = engine_process(settings)
@@ -154,6 +161,7 @@ class Hark:
             self.quotas,
             addresses,
             self.files.find,
+            settings.require_https,
             on_cancelled=self._webhook_loop.wake,
         )
         self.uploads = UploadService(
@@ -162,6 +170,8 @@ class Hark:
             self.files,
             settings.upload_url_ttl_seconds,
             settings.public_base_url,
+            timedelta(seconds=settings.orphan_grace_seconds),
+            settings.max_outstanding_upload_urls,
         )
         self.invox = InvoxService(
             self.store,
@@ -217,14 +227,18 @@ class Hark:
         # Webhook senders and sweeps are safe to run in any number of processes (deliveries
         # are leased; sweeps are idempotent; jobs are re-queued and re-sent under row
         # locks), so every server and worker runs them.
+        # Every process using the data directory says so (a lock), whatever it runs.
+        alone = self._hold_data_dir()
         self._webhook_loop.start()
         self._sweep_loop.start()
         if isinstance(self.dispatcher, NoDispatcher):
             return  # nothing to send jobs to
         if isinstance(self.dispatcher, InProcessDispatcher):
-            # Embedded mode: this process owns every job and upload, so whatever is left
-            # half-done was interrupted by the previous run.
-            self._sweep_blobs()
+            # Embedded mode: what is left half-done was interrupted by a previous run, unless
+            # another live process shares the data: then only what is old enough goes, and
+            # only the jobs of crashed processes are re-queued (see JobSweeper.recover).
+            local = self.settings.resolved_storage_url.startswith("file:")
+            self._sweep_blobs(utcnow() if alone and local else utcnow() - self._grace)
             _remove_orphaned_scratch(self.settings.downloads_dir.parent)
             self.dispatcher.start()
             self.jobs.recover()
@@ -232,12 +246,32 @@ class Hark:
             _remove_orphaned_scratch(self.settings.downloads_dir.parent)
         self._jobs_loop.start()
 
-    def _sweep_blobs(self) -> None:
-        """Remove what a crash left behind: half-written uploads, and audio whose database
-        row was never written (crash between storing the blob and recording it)."""
-        partials = self.blobs.sweep_partials()
-        known = self.store.storage_keys()
-        orphans = [key for key in self.blobs.stored_keys() if key not in known]
+    def _sweep(self) -> None:
+        self.retention.sweep()
+        self._sweep_blobs(utcnow() - self._grace)
+
+    def _hold_data_dir(self) -> bool:
+        """Hold a shared lock on the data directory for this process's life; whether no
+        other process held one (this process is alone with the data)."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.settings.data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        fcntl.flock(fd, fcntl.LOCK_SH)  # what the next process to start will see
+        self._data_dir_lock = fd
+        return alone
+
+    def _sweep_blobs(self, before: datetime) -> None:
+        """Remove what a crash left behind, untouched since `before`: half-written uploads,
+        and audio whose database row was never written (crash between storing the blob
+        and recording it)."""
+        partials = self.blobs.sweep_partials(before)
+        stored = list(self.blobs.stored_keys(before))
+        known = self.store.storage_keys()  # read after listing: a row written since counts
+        orphans = [key for key in stored if key not in known]
         for key in orphans:
             self.blobs.delete(key)
         if partials or orphans:
@@ -274,6 +308,8 @@ class Hark:
         self._sweep_loop.stop()
         self._ready_pool.shutdown(wait=False)
         self.store.queue.close()
+        if self._data_dir_lock is not None:
+            os.close(self._data_dir_lock)
         self.db.dispose()
 
 

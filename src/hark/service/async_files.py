@@ -28,7 +28,7 @@ class AsyncFiles:
     def open(self, project_id: str, request: CreateTranscription) -> Upload:
         """Start receiving audio for `request` (whose file_id is filled in by `finish`): the
         request and the project's file quota are checked before any audio arrives."""
-        self.transcriptions.check(request)
+        self.transcriptions.check(project_id, request)
         return self.files.open_upload(project_id)
 
     def finish(

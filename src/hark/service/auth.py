@@ -40,8 +40,23 @@ def key_prefix(api_key: str) -> str:
     return "sha256:" + hash_key(api_key)[:8]
 
 
+# Soniox's own wording for a missing or wrong key (its API reference's 401 example), with
+# where a Hark key comes from instead of Soniox's console.
+INCORRECT_KEY = (
+    "Incorrect API key provided. You can get an API key with `hark keys create` on the "
+    "server; send it as 'Authorization: Bearer <api key>'."
+)
+# Shown for a stored secret whatever its length, so the length does not leak either.
+SECRET_MASK = "*" * 18
+
+
+def bearer_key_prefix(authorization: str | None) -> str | None:
+    token = _bearer_token(authorization)
+    return key_prefix(token) if token else None
+
+
 def mask(secret: str | None) -> str | None:
-    return None if secret is None else "*" * min(len(secret), 18) or "*"
+    return None if secret is None else SECRET_MASK
 
 
 @dataclass
@@ -96,18 +111,16 @@ class KeyService:
 
     def authenticate(self, authorization: str | None) -> str:
         """Return the project id for an `Authorization: Bearer <key>` header."""
-        if not authorization:
-            raise Unauthenticated("Missing API key: send it as 'Authorization: Bearer <api key>'.")
         token = _bearer_token(authorization)
         if token is None:
-            raise Unauthenticated("Malformed Authorization header: expected 'Bearer <api key>'.")
+            raise Unauthenticated(INCORRECT_KEY)
         return self.authenticate_key(token)
 
     def authenticate_key(self, token: str) -> str:
         """Return the project id of a permanent API key (as the legacy gRPC API sends it, in
         each request's `api_key` field); recently seen keys cost no database lookup."""
         if not token:
-            raise Unauthenticated("Missing API key.")
+            raise Unauthenticated(INCORRECT_KEY)
         key_hash = hash_key(token)
         if cached := self._cached(key_hash):
             return cached
@@ -119,7 +132,7 @@ class KeyService:
                     f"Temporary API keys only authorize {temporary.usage_type}; use a "
                     "permanent API key for this API."
                 )
-            raise Unauthenticated("Invalid API key.", error_type="invalid_api_key")
+            raise Unauthenticated(INCORRECT_KEY)
         if self._cache_seconds > 0:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
@@ -154,7 +167,7 @@ class KeyService:
         """The key behind `token` if it may be used for `usage_type`: a permanent key, or a
         temporary one made for that use (spending it, if single-use)."""
         if not token:
-            raise Unauthenticated("Missing API key.")
+            raise Unauthenticated(INCORRECT_KEY)
         key_hash = hash_key(token)
         project_id = self.store.project_for_key(key_hash)
         if project_id is not None:
@@ -162,19 +175,45 @@ class KeyService:
         key = self.store.use_temporary_key(key_hash, usage_type)
         if key is not None:
             return key
+        raise self._refusal(key_hash, usage_type)
+
+    def check_for(self, token: str | None, usage_type: str) -> None:
+        """Raise as `authenticate_for` would, without spending a single-use key: for a key
+        that arrives before the request it authorizes (a WebSocket's handshake)."""
+        if not token:
+            raise Unauthenticated(INCORRECT_KEY)
+        key_hash = hash_key(token)
+        if self.store.project_for_key(key_hash) is not None:
+            return
+        known = self.store.get_api_key(key_hash)
+        if not _usable(known, usage_type):
+            raise self._refusal(key_hash, usage_type)
+
+    def _refusal(self, key_hash: str, usage_type: str) -> ServiceError:
+        """Why a key that is neither permanent nor a usable temporary one is refused."""
         known = self.store.get_api_key(key_hash)
         if known is None or known.revoked_at is not None:
-            raise Unauthenticated("Invalid API key.", error_type="invalid_api_key")
+            return Unauthenticated(INCORRECT_KEY)
         if known.usage_type != usage_type:
-            raise PermissionDenied(f"This temporary API key is not valid for {usage_type}.")
+            return PermissionDenied(f"This temporary API key is not valid for {usage_type}.")
         if known.expires_at is not None and known.expires_at <= utcnow():
-            raise Unauthenticated(
+            return Unauthenticated(
                 "This temporary API key has expired.", error_type="expired_api_key"
             )
-        raise Unauthenticated(
+        return Unauthenticated(
             "This single-use temporary API key has already been used.",
             error_type="used_api_key",
         )
+
+
+def _usable(key: ApiKey | None, usage_type: str) -> bool:
+    return (
+        key is not None
+        and key.revoked_at is None
+        and key.usage_type == usage_type
+        and (key.expires_at is None or key.expires_at > utcnow())
+        and not (key.single_use and key.used_at is not None)
+    )
 
 
 _CACHE_LIMIT = 10_000

@@ -129,7 +129,7 @@ class InvoxService:
                 f"{', '.join(invox.LISTED_MIME_TYPES)} (or audio/mpeg, audio/mp4, ...)."
             )
         if body.callbackUrl is not None:
-            self.transcriptions.check_url(body.callbackUrl, "callbackUrl")
+            self.transcriptions.check_url(caller.project_id, body.callbackUrl, "callbackUrl")
         request_id = new_id()
         upload = PresignedUpload(
             id=request_id,

@@ -73,6 +73,7 @@ class TranscriptionService:
         quotas: Quotas,
         addresses: AddressPolicy,
         find_file: Callable[[str, str], File | None],
+        require_https: bool = False,
         on_cancelled: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
@@ -81,6 +82,7 @@ class TranscriptionService:
         self.quotas = quotas
         self.addresses = addresses
         self.find_file = find_file  # (project id, file id) -> the file, if there is one
+        self.require_https = require_https  # HARK_REQUIRE_HTTPS: no plain-text URLs
         self.idempotency = Idempotency(store)
         self._speed: tuple[Throughput | None, float] = (None, 0.0)  # (estimate, valid until)
         self.on_cancelled = on_cancelled  # e.g. send the job's webhook right away
@@ -124,22 +126,23 @@ class TranscriptionService:
         self.dispatch(added.id)
         return added
 
-    def check(self, request: CreateTranscription) -> None:
+    def check(self, project_id: str, request: CreateTranscription) -> None:
         """Check what can be checked without the audio: model, languages, translation and
         webhook."""
         self.catalog.resolve(request.model)
         self.catalog.check_language_hints(request.language_hints or [])
         self.catalog.check_translation(request.translation)
         if request.webhook_url is not None:
-            self.check_url(request.webhook_url, "webhook_url")
+            self.check_url(project_id, request.webhook_url, "webhook_url")
 
     def prepare(
         self, project_id: str, request: CreateTranscription, file: File | None = None
     ) -> Transcription:
         """Check everything about the request that can be checked now; build the job (of
         `file`, when given, instead of looking up `file_id`)."""
-        self.check(request)
+        self.check(project_id, request)
         if request.audio_url is not None:
+            self._check_scheme(request.audio_url, "audio_url")
             # Where the URL leads is checked again, per hop, when the worker fetches it.
             file_id, filename = None, filename_from_url(request.audio_url)
         else:
@@ -180,9 +183,21 @@ class TranscriptionService:
             client_reference_id=request.client_reference_id,
         )
 
-    def check_url(self, url: str, field: str) -> None:
+    def _check_scheme(self, url: str, field: str) -> None:
+        if self.require_https and not url.lower().startswith("https://"):
+            message = f"{field} must be an https:// URL on this server (HARK_REQUIRE_HTTPS)."
+            raise InvalidRequest(
+                message,
+                error_type="url_not_allowed",
+                validation_errors=[FieldError(f"body.{field}", message, "url_not_allowed")],
+            )
+
+    def check_url(self, project_id: str, url: str, field: str) -> None:
+        """A URL Hark will call back (webhook, Invox callback): its scheme, and whether its
+        address is one the project may reach."""
+        self._check_scheme(url, field)
         try:
-            check_url(url, self.addresses)
+            check_url(url, self.addresses.widened(self.store.url_exceptions(project_id)))
         except ForbiddenAddress as exc:
             raise InvalidRequest(
                 f"{field} is not allowed: {exc}",

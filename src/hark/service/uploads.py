@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from hark.blobs import BlobStore
 from hark.invox import normalize_mime
+from hark.jobs.processes import is_gone, this_process
 from hark.store import File, PresignedUpload, Store, Transcription, Usage, new_id, utcnow
 
 from .auth import PermissionDenied, hash_key
@@ -76,12 +77,17 @@ class UploadService:
         files: FileService,
         ttl_seconds: float,
         public_base_url: str | None,
+        stale_after: timedelta = timedelta(hours=6),
+        max_outstanding: int | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.files = files
         self.ttl = timedelta(seconds=ttl_seconds)
         self.public_base_url = public_base_url
+        # A PUT receiving this long (or whose process is gone) was cut off by a crash.
+        self.stale_after = stale_after
+        self.max_outstanding = max_outstanding  # unused, unexpired URLs per project
 
     def create(self, project_id: str, request: CreateUploadUrl, base_url: str) -> UploadUrl:
         """POST /v1/files/upload-url: S3's own pre-signed URL when the storage has them,
@@ -121,7 +127,12 @@ class UploadService:
         self.files.check_room(project_id, slot.size or 0)
         slot.project_id = project_id
         slot.expires_at = utcnow() + self.ttl
-        self.store.add_upload(slot)
+        if self.store.add_upload(slot, self.max_outstanding) is None:
+            raise InvalidRequest(
+                f"This project already has {self.max_outstanding} upload URLs that are "
+                "neither used nor expired; use or let some expire first.",
+                error_type="upload_url_limit_exceeded",
+            )
 
     def open(
         self,
@@ -133,7 +144,9 @@ class UploadService:
     ) -> Receiving:
         """Claim the upload for this PUT: 403 for a bad, used or expired token or another
         Content-Type than the one the URL was made for; then refuse early what cannot fit."""
-        claimed = self.store.claim_upload(slot_id, hash_key(token or ""))
+        claimed = self.store.claim_upload(
+            slot_id, hash_key(token or ""), this_process(), is_gone, utcnow() - self.stale_after
+        )
         if isinstance(claimed, str):
             raise refused(claimed)
         if claimed.kind != kind:  # another surface's upload: not this route's to receive

@@ -64,6 +64,10 @@ class Project(Base):
     invox_secret: Mapped[str | None] = mapped_column(String(128))
     # When a worker last took one of its jobs: projects take turns, longest-waiting first.
     last_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What its Hark webhooks are signed with, instead of HARK_WEBHOOK_SIGNING_SECRET.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # Private networks its URLs may reach besides HARK_ALLOWED_PRIVATE_NETWORKS (CIDRs).
+    allowed_private_networks: Mapped[list | None] = mapped_column(JSON)
 
 
 class ApiKey(Base):
@@ -217,6 +221,9 @@ class PresignedUpload(Base):
     # pending -> receiving (a PUT is streaming in; back to pending if it fails) -> done;
     # refused: the storage held an object that did not fit (see error_message).
     state: Mapped[str] = mapped_column(String(16), default="pending")
+    # Which process ("host:pid") is receiving it, since when: a crash's leftover is claimable.
+    receiver: Mapped[str | None] = mapped_column(String(128))
+    receiving_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_message: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

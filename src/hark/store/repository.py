@@ -340,6 +340,11 @@ class Store:
             s.execute(
                 delete(TranscriptRow).where(TranscriptRow.transcription_id == transcription_id)
             )
+            # Its deliveries too: a pending one would still send (an Invox callback carries
+            # the transcript itself).
+            s.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.transcription_id == transcription_id)
+            )
             s.execute(delete(Transcription).where(Transcription.id == transcription_id))
             return "deleted"
 
@@ -520,27 +525,39 @@ class Store:
         s.add(delivery)
 
     def requeue_abandoned(
-        self, max_attempts: int, expired_before: datetime | None = None
+        self,
+        max_attempts: int,
+        expired_before: datetime,
+        holder_gone: Callable[[str | None], bool] | None = None,
     ) -> tuple[int, int]:
         """Jobs left `processing` by a dead worker go back to the queue, unless they already
-        took a worker down `max_attempts` times. With `expired_before`, only jobs whose lease
-        ran out before then; without it, every processing job (an embedded server starting
-        up owns them all). Returns (requeued, failed)."""
+        took a worker down `max_attempts` times: those whose lease ran out before
+        `expired_before`, and with `holder_gone`, also those whose holder it says is gone
+        (a process starting up knows its host's crashed predecessors). Never a job whose
+        holder may still be working on it. Returns (requeued, failed)."""
+        expired = or_(
+            Transcription.lease_expires_at.is_(None),
+            Transcription.lease_expires_at < expired_before,
+        )
         abandoned = Transcription.status == "processing"
-        if expired_before is not None:
-            abandoned = and_(
-                abandoned,
-                or_(
-                    Transcription.lease_expires_at.is_(None),
-                    Transcription.lease_expires_at < expired_before,
-                ),
-            )
+        if holder_gone is None:
+            abandoned = and_(abandoned, expired)
         with self.db.write() as s:
             rows = s.execute(
-                select(Transcription.id, Transcription.attempts)
+                select(
+                    Transcription.id,
+                    Transcription.attempts,
+                    expired.label("expired"),
+                    Transcription.lease_owner,
+                )
                 .where(abandoned)
                 .with_for_update(skip_locked=True)
             ).all()
+            rows = [
+                (job_id, attempts)
+                for job_id, attempts, lapsed, holder in rows
+                if lapsed or (holder_gone is not None and holder_gone(holder))
+            ]
             doomed = [job_id for job_id, attempts in rows if attempts >= max_attempts]
             again = [job_id for job_id, attempts in rows if attempts < max_attempts]
             gave_up = {
@@ -681,8 +698,23 @@ class Store:
 
     # -- pre-signed uploads ----------------------------------------------------------------
 
-    def add_upload(self, upload: PresignedUpload) -> PresignedUpload:
+    def add_upload(
+        self, upload: PresignedUpload, max_outstanding: int | None = None
+    ) -> PresignedUpload | None:
+        """Store an upload URL; None (and nothing stored) when its project already has
+        `max_outstanding` unexpired URLs not used yet."""
         with self.db.write() as s:
+            if max_outstanding is not None:
+                self._lock_project(s, upload.project_id)
+                outstanding = s.scalar(
+                    select(func.count()).where(
+                        PresignedUpload.project_id == upload.project_id,
+                        PresignedUpload.state.in_(("pending", "receiving")),
+                        PresignedUpload.expires_at > utcnow(),
+                    )
+                )
+                if outstanding >= max_outstanding:
+                    return None
             s.add(upload)
             return upload
 
@@ -696,10 +728,27 @@ class Store:
                 )
             )
 
-    def claim_upload(self, upload_id: str, token_hash: str) -> PresignedUpload | str:
+    def claim_upload(
+        self,
+        upload_id: str,
+        token_hash: str,
+        receiver: str,
+        receiver_gone: Callable[[str | None], bool],
+        stale_before: datetime,
+    ) -> PresignedUpload | str:
         """pending -> receiving for the PUT that holds the upload's token, unless the URL
         expired: the upload, or why not ("invalid", "used", "expired"). Of two racing PUTs
-        one wins; the other finds it in use."""
+        one wins; the other finds it in use. An upload left receiving by a process that is
+        gone (`receiver_gone`), or since before `stale_before`, may be claimed again.
+        A wrong token costs a read only: floods of them never take the write lock."""
+        with self.db.read() as s:
+            known = s.scalar(
+                select(PresignedUpload.id).where(
+                    PresignedUpload.id == upload_id, PresignedUpload.token_hash == token_hash
+                )
+            )
+        if known is None:
+            return "invalid"
         with self.db.write() as s:
             upload = s.scalar(
                 select(PresignedUpload)
@@ -708,11 +757,18 @@ class Store:
             )
             if upload is None:
                 return "invalid"
-            if upload.state != "pending":
+            abandoned = upload.state == "receiving" and (
+                receiver_gone(upload.receiver)
+                or upload.receiving_since is None
+                or upload.receiving_since < stale_before
+            )
+            if upload.state != "pending" and not abandoned:
                 return "used"
             if upload.expires_at <= utcnow():
                 return "expired"
             upload.state = "receiving"
+            upload.receiver = receiver
+            upload.receiving_since = utcnow()
             return upload
 
     def release_upload(self, upload_id: str) -> None:
@@ -849,13 +905,41 @@ class Store:
 
     def invox_secret(self, project: str, new_secret: str | None = None) -> str | None:
         """A project's callback signing secret, after replacing it with `new_secret`."""
+        return self._project_setting(project, Project.invox_secret, new_secret)
+
+    def webhook_secret(self, project: str, new_secret: str | None = None) -> str | None:
+        """A project's own webhook signing secret, after replacing it with `new_secret`."""
+        return self._project_setting(project, Project.webhook_secret, new_secret)
+
+    def private_networks(self, project: str, networks: list[str] | None = None) -> list[str]:
+        """The private networks a project's URLs may reach, after replacing them."""
+        return self._project_setting(project, Project.allowed_private_networks, networks) or []
+
+    def _project_setting(self, project: str, column: Any, new_value: Any) -> Any:
         project_id = self.ensure_project(project).id
         with self.db.write() as s:
-            if new_secret is not None:
+            if new_value is not None:
                 s.execute(
-                    update(Project).where(Project.id == project_id).values(invox_secret=new_secret)
+                    update(Project).where(Project.id == project_id).values({column: new_value})
                 )
-            return s.scalar(select(Project.invox_secret).where(Project.id == project_id))
+            return s.scalar(select(column).where(Project.id == project_id))
+
+    def url_exceptions(self, project_id: str) -> list[str]:
+        """The private networks a project (by id) may reach besides the server-wide ones."""
+        with self.db.read() as s:
+            networks = s.scalar(
+                select(Project.allowed_private_networks).where(Project.id == project_id)
+            )
+        return networks or []
+
+    def delivery_project(self, transcription_id: str) -> Project | None:
+        """The project a webhook delivery is made for (for its secret and URL exceptions)."""
+        with self.db.read() as s:
+            return s.scalar(
+                select(Project)
+                .join(Transcription, Transcription.project_id == Project.id)
+                .where(Transcription.id == transcription_id)
+            )
 
     def list_invox_credentials(self) -> list[tuple[InvoxCredential, str]]:
         with self.db.read() as s:
@@ -928,6 +1012,7 @@ class Store:
                     )
                 )
                 s.execute(delete(TranscriptRow).where(TranscriptRow.transcription_id.in_(ids)))
+                s.execute(delete(WebhookDelivery).where(WebhookDelivery.transcription_id.in_(ids)))
                 s.execute(delete(Transcription).where(Transcription.id.in_(ids)))
             deleted += len(ids)
             if len(ids) < EXPIRE_BATCH:
@@ -935,13 +1020,22 @@ class Store:
 
     def expire_files(self, before: datetime, batch: Callable[[list[str]], object]) -> int:
         """Delete file rows created before `before`, a batch per transaction, handing each
-        batch's storage keys to `batch` once its rows are gone."""
+        batch's storage keys to `batch` once its rows are gone. A file a queued or processing
+        job will still read is kept (until a sweep after that job is done)."""
+        live_job = (
+            select(Transcription.id)
+            .where(
+                Transcription.file_id == File.id,
+                Transcription.status.in_(("queued", "processing")),
+            )
+            .exists()
+        )
         deleted = 0
         while True:
             with self.db.write() as s:
                 rows = s.execute(
                     select(File.id, File.storage_key)
-                    .where(File.created_at < before)
+                    .where(File.created_at < before, ~live_job)
                     .limit(EXPIRE_BATCH)
                 ).all()
                 s.execute(delete(File).where(File.id.in_([file_id for file_id, _ in rows])))

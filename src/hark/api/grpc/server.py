@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
+from pathlib import Path
 
 import grpc
 from pydantic import ValidationError
@@ -30,6 +32,7 @@ from hark.service import (
     TooManyRequests,
     Unauthenticated,
 )
+from hark.service.auth import key_prefix
 from hark.service.requests import CreateTemporaryKey
 
 from . import messages
@@ -116,9 +119,26 @@ class SpeechService:
             raise Unauthenticated("Missing API key: set api_key (SONIOX_API_KEY).")
         return self.hark.keys.authenticate_key(api_key)
 
+    def _first_message(self, requests: Iterator, context: grpc.ServicerContext):
+        """The stream's first message (the one with the API key), or the call cancelled when
+        it does not come within HARK_GRPC_AUTH_TIMEOUT: an idle stream holds one of the
+        server's threads, and enough of them would stall every other call."""
+        timeout = self.hark.settings.grpc_auth_timeout
+        timer = threading.Timer(timeout, context.cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            first = next(requests, None)
+        finally:
+            timer.cancel()
+        if not context.is_active():
+            log.info("gRPC stream cancelled: no first message within %g s", timeout)
+            raise Unauthenticated(f"No first message with an API key within {timeout:g} s.")
+        return first
+
     @_unary
     def TranscribeAsync(self, requests: Iterator[pb.TranscribeAsyncRequest], context):
-        first = next(requests, None)
+        first = self._first_message(requests, context)
         if first is None:
             raise InvalidRequest("The upload stream was empty.")
         project_id = self._project(first.api_key)
@@ -233,6 +253,8 @@ class SpeechService:
                 "poll GetTranscribeAsyncStatus until it is COMPLETED."
             )
         transcript = self.hark.transcriptions.transcript(project_id, job.id)
+        prefix = key_prefix(request.api_key)
+        self.hark.audit.record("transcript.read", project_id, job.id, prefix, "grpc")
         yield from messages.result_responses(
             transcript.tokens, job.enable_separate_recognition_per_channel, job.audio_duration_ms
         )
@@ -296,8 +318,11 @@ def _unimplemented(name: str) -> Callable:
     return behaviour
 
 
-def start_server(hark: Hark, host: str, port: int) -> grpc.Server:
-    """Serve the legacy API on host:port (plaintext, like the 1.x SDK's http:// hosts)."""
+def start_server(
+    hark: Hark, host: str, port: int, tls: tuple[str, str] | None = None
+) -> grpc.Server:
+    """Serve the legacy API on host:port: plaintext (like the 1.x SDK's http:// hosts), or
+    TLS with `tls` = (certificate file, private key file), both PEM."""
     server = grpc.server(
         ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="hark-grpc"),
         options=[
@@ -309,7 +334,12 @@ def start_server(hark: Hark, host: str, port: int) -> grpc.Server:
     server.add_generic_rpc_handlers((SpeechService(hark).handler(),))
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            cert, key = (Path(path).read_bytes() for path in tls)
+            credentials = grpc.ssl_server_credentials([(key, cert)])
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError as exc:
         raise RuntimeError(f"cannot serve gRPC on {address}: {exc}") from None
     if bound == 0:

@@ -1,0 +1,26 @@
+"""Schemathesis checks of Hark's own (loaded with SCHEMATHESIS_HOOKS=fuzz_checks by
+test_fuzz.py): every 4xx carries the documented error envelope of its API."""
+
+from __future__ import annotations
+
+import schemathesis
+
+SONIOX_ENVELOPE = {"status_code", "error_type", "message", "validation_errors", "request_id"}
+INVOX_ENVELOPE = {"message", "messsage"}  # Invox's own spelling, both sent (CONTRACTS §3.6)
+
+
+@schemathesis.check
+def error_envelope(ctx, response, case) -> None:
+    if not 400 <= response.status_code < 500:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError(f"a {response.status_code} whose body is not JSON") from None
+    invox = case.path.startswith("/api/")
+    expected = INVOX_ENVELOPE if invox else SONIOX_ENVELOPE
+    missing = expected - set(body if isinstance(body, dict) else ())
+    if missing:
+        raise AssertionError(f"a {response.status_code} without the envelope: no {sorted(missing)}")
+    if not invox and body["status_code"] != response.status_code:
+        raise AssertionError("the envelope's status_code is not the response's")
