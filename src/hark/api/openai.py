@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from hark.service import AudioRequest, Hark
+from hark.service import AudioRequest, Hark, Transcription
 from hark.service.openai import Submitted, Task
 from hark.service.openai_formats import (
     JSON_FORMATS,
@@ -30,7 +30,6 @@ from hark.service.openai_formats import (
     done_event,
     render,
 )
-from hark.store import Transcription
 
 from .deps import HarkDep, ProjectDep
 from .errors import openai_error

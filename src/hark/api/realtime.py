@@ -18,8 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from hark.engine import EngineError
-from hark.service import RealtimeConfig, RealtimeSession, ServiceError
+from hark.service import EngineError, RealtimeConfig, RealtimeSession, ServiceError
 from hark.service.realtime import USAGE
 
 log = logging.getLogger(__name__)

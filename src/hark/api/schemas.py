@@ -7,9 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from hark.service import mask
+from hark.service import File, Transcription, TranscriptRow, mask
 from hark.service.transcriptions import JobStatus
-from hark.store import File, Transcription, TranscriptRow
 
 
 class FileOut(BaseModel):

@@ -4,8 +4,6 @@ periodic sweeps. Embedded: threads inside `hark serve`; scaled out: Celery worke
 
 from typing import Protocol
 
-from hark.engine import model_languages, primary_language
-
 from .fetch import FetchLimits, filename_from_url
 from .local import InProcessDispatcher, NoDispatcher
 from .net import AddressPolicy, ForbiddenAddress, check_url
@@ -14,6 +12,7 @@ from .runner import (
     JobRunner,
     LeaseLost,
     RunnerConfig,
+    SessionRequest,
     address_policy,
     engine_config,
     engine_options,
@@ -56,6 +55,7 @@ __all__ = [
     "NoDispatcher",
     "Periodic",
     "RunnerConfig",
+    "SessionRequest",
     "WebhookPolicy",
     "WebhookSender",
     "address_policy",
@@ -65,8 +65,6 @@ __all__ = [
     "engine_process",
     "filename_from_url",
     "job_concurrency",
-    "model_languages",
-    "primary_language",
     "sign",
     "translation_pairs",
 ]

@@ -89,8 +89,40 @@ def translation_pairs(settings: Settings) -> set[tuple[str, str]]:
     return get_translators(engine_config(settings)).pairs()
 
 
-def engine_options(job: Transcription) -> TranscribeOptions:
-    """Translate the stored request into what the engine understands."""
+class EngineRequest(Protocol):
+    """What a request asks of the engine: a stored job (`Transcription`) or a realtime
+    session's `SessionRequest`, read alike."""
+
+    language_hints: list[str] | None
+    language_hints_strict: bool | None
+    enable_language_identification: bool
+    enable_separate_recognition_per_channel: bool | None
+    enable_speaker_diarization: bool
+    min_speakers: int | None
+    max_speakers: int | None
+    context: object
+    translation: dict | None
+    decoder_options: dict | None
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """A request that is not a stored job (a realtime session): the same fields, plain."""
+
+    language_hints: list[str] | None = None
+    language_hints_strict: bool | None = None
+    enable_language_identification: bool = False
+    enable_separate_recognition_per_channel: bool | None = None
+    enable_speaker_diarization: bool = False
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    context: object = None
+    translation: dict | None = None
+    decoder_options: dict | None = None
+
+
+def engine_options(job: EngineRequest) -> TranscribeOptions:
+    """Translate a request (stored or not) into what the engine understands."""
     context = job.context
     prompt_parts: list[str] = []
     terms: list[str] = []

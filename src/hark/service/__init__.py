@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from hark.blobs import S3Options, open_blob_store
+from hark.engine import EngineError  # what the engine refused: error_type and message
 from hark.jobs import (
     Dispatcher,
     InProcessDispatcher,
@@ -30,7 +31,7 @@ from hark.jobs import (
 )
 from hark.metrics import Metrics
 from hark.settings import Settings, mask_url
-from hark.store import Database, Store, utcnow
+from hark.store import Database, File, Store, Transcription, TranscriptRow, utcnow
 
 from .async_files import AsyncFiles
 from .audit import AuditLog
@@ -338,7 +339,9 @@ __all__ = [
     "CreateTemporaryKey",
     "CreateTranscription",
     "CreateUploadUrl",
+    "EngineError",
     "FieldError",
+    "File",
     "Hark",
     "InvalidRequest",
     "InvoxPresign",
@@ -351,6 +354,8 @@ __all__ = [
     "RealtimeSession",
     "ServiceError",
     "TooManyRequests",
+    "TranscriptRow",
+    "Transcription",
     "Unauthenticated",
     "mask",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
-from hark.jobs import model_languages, primary_language
+from hark.engine import model_languages, primary_language
 
 from .errors import FieldError, InvalidRequest
 from .requests import TranslationConfig

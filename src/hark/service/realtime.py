@@ -23,8 +23,7 @@ from hark.engine import (
     check_format,
     stream_decoder,
 )
-from hark.jobs import JobRunner, engine_options
-from hark.store import Transcription
+from hark.jobs import JobRunner, SessionRequest, engine_options
 
 from .errors import InvalidRequest, PayloadTooLarge, TooManyRequests
 from .models import REALTIME_ALIASES, ModelCatalog
@@ -195,7 +194,7 @@ class RealtimeService:
 def _options(config: RealtimeConfig):
     """Language hints, context terms (hotwords) and prompt, as batch jobs use them."""
     return engine_options(
-        Transcription(
+        SessionRequest(
             language_hints=config.language_hints,
             language_hints_strict=config.language_hints_strict,
             enable_language_identification=bool(config.enable_language_identification),

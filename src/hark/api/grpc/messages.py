@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from hark import __version__
-from hark.engine import CONTAINER_FORMATS as PROBED
-from hark.engine import RAW_FORMATS
-from hark.service import FieldError, InvalidRequest
+from hark.service import FieldError, InvalidRequest, Transcription
+from hark.service.audio import CONTAINER_FORMATS as PROBED
+from hark.service.audio import RAW_FORMATS
 from hark.service.files import MAX_REFERENCE_LENGTH
 from hark.service.models import ModelCatalog
 from hark.service.requests import CreateTranscription
-from hark.store import Transcription
 
 from . import speech_service_pb2 as pb
 

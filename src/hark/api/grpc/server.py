@@ -18,7 +18,6 @@ from pathlib import Path
 import grpc
 from pydantic import ValidationError
 
-from hark.engine import raw_as_wav, wav_header
 from hark.service import (
     Conflict,
     Hark,
@@ -32,6 +31,7 @@ from hark.service import (
     TooManyRequests,
     Unauthenticated,
 )
+from hark.service.audio import raw_as_wav, wav_header
 from hark.service.auth import key_prefix
 from hark.service.requests import CreateTemporaryKey
 
