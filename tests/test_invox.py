@@ -93,10 +93,9 @@ def assert_invox_error(response: httpx.Response, status: int, error_type: str | 
 
 
 def readme_verify() -> Callable[[bytes, str, str], bool]:
-    """The receiver's check the README shows, run as written."""
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Invox Medical API", 1)[1].split("\n## ", 1)[0]
-    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    """The receiver's check the Invox page (docs/api/invox.md) shows, run as written."""
+    page = (REPO / "docs" / "api" / "invox.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
     namespace: dict = {}
     exec(code, namespace)
     return namespace["verify"]

@@ -1,5 +1,5 @@
-"""The README's "Use from Python" examples run as written (against the test server, with
-meeting.mp3 standing for a real recording)."""
+"""The Python client page's examples (docs/client.md) run as written (against the test
+server, with meeting.mp3 standing for a real recording)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from conftest import JFK, REPO
 
 
 def examples() -> list[str]:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Use from Python", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    page = (REPO / "docs" / "client.md").read_text()
+    return re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
 
 
 def test_readme_examples_run(server, tmp_path):
