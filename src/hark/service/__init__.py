@@ -32,6 +32,7 @@ from hark.store import Database, Store
 
 from .async_files import AsyncFiles
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
+from .corrections import Corrections, SearchHit, TranscriptEdit
 from .errors import (
     Conflict,
     FieldError,
@@ -138,6 +139,7 @@ class Hark:
         self.transcriptions = TranscriptionService(
             self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses, self.files.find
         )
+        self.corrections = Corrections(self.store, self.transcriptions)
         self.uploads = UploadService(
             self.store,
             self.blobs,
@@ -275,8 +277,10 @@ __all__ = [
     "PermissionDenied",
     "RealtimeConfig",
     "RealtimeSession",
+    "SearchHit",
     "ServiceError",
     "TooManyRequests",
+    "TranscriptEdit",
     "Unauthenticated",
     "mask",
 ]

@@ -156,6 +156,12 @@ class TranscriptRow(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     tokens: Mapped[list[dict]] = mapped_column(JSON)
+    # Corrections made after the job (the console, PATCH .../transcript): names for the
+    # speaker labels ({"1": "Dr. Ruiz"}), what each edit changed, and when the last was made.
+    # Word edits are applied to `tokens` and `text` themselves (timings never change).
+    speaker_names: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    edits: Mapped[list[dict] | None] = mapped_column(JSON)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebhookDelivery(Base):
