@@ -451,6 +451,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             _table(rows, ("ID", "STATUS", "PROGRESS", "MODEL", "FILENAME", "CREATED"))
         elif args.jobs_command == "get":
             print(client.stt.get(args.id).model_dump_json(indent=2))
+        elif args.jobs_command == "cancel":
+            for job_id in args.ids:
+                client.stt.cancel(job_id)
+                print(f"cancelled {job_id}")
         else:
             for job_id in args.ids:
                 client.stt.delete(job_id)
@@ -521,13 +525,17 @@ def _add_client_commands(sub) -> None:
     files_delete.add_argument("ids", nargs="+", metavar="ID")
     files.set_defaults(func=_client_command(cmd_files))
 
-    jobs = sub.add_parser("jobs", help="list, show or delete transcriptions")
+    jobs = sub.add_parser("jobs", help="list, show, cancel or delete transcriptions")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     jobs_sub.add_parser("list", parents=[remote], help="list transcriptions")
     jobs_get = jobs_sub.add_parser("get", parents=[remote], help="show one transcription as JSON")
     jobs_get.add_argument("id", metavar="ID")
     jobs_delete = jobs_sub.add_parser("delete", parents=[remote], help="delete transcriptions")
     jobs_delete.add_argument("ids", nargs="+", metavar="ID")
+    jobs_cancel = jobs_sub.add_parser(
+        "cancel", parents=[remote], help="cancel queued or processing transcriptions"
+    )
+    jobs_cancel.add_argument("ids", nargs="+", metavar="ID")
     jobs.set_defaults(func=_client_command(cmd_jobs))
 
 

@@ -157,6 +157,19 @@ def delete_transcription(transcription_id: str, hark: HarkDep, project_id: Proje
     return Response(status_code=204)
 
 
+@router.post(
+    "/transcriptions/{transcription_id}/cancel",
+    response_model=TranscriptionOut,
+    tags=["transcriptions"],
+)
+def cancel_transcription(
+    transcription_id: str, hark: HarkDep, project_id: ProjectDep
+) -> TranscriptionOut:
+    """Stop a queued or processing job: it ends in `error` with `error_type: "cancelled"`
+    (its worker stops within a few seconds). A job that has ended answers 409."""
+    return TranscriptionOut.of(hark.transcriptions.cancel(project_id, transcription_id))
+
+
 @router.get(
     "/transcriptions/{transcription_id}/transcript",
     response_model=TranscriptOut,

@@ -187,6 +187,12 @@ class SttAPI(_CollectionAPI[Transcription, TranscriptionList], id_name="transcri
         """
         return self._run(plans.create(**_arguments(locals())))
 
+    def cancel(self, transcription_id: str) -> Transcription:
+        """Stop a queued or processing job; it ends in `error` with `error_type`
+        "cancelled". Raises HarkConflictError if it had already ended, HarkNotFoundError
+        if there is no such job."""
+        return self._run(plans.cancel(transcription_id))
+
     def destroy(self, transcription_id: str) -> None:
         """Delete a transcription and then its uploaded file (if that still exists)."""
         return self._run(plans.destroy(transcription_id))

@@ -269,6 +269,12 @@ def get_transcript(transcription_id: str) -> Plan[Transcript]:
     return (yield from call(_get("transcriptions", transcription_id, "transcript"), Transcript))
 
 
+def cancel(transcription_id: str) -> Plan[Transcription]:
+    # Not retried: a cancel that got through answers 409 the second time.
+    request = Request("POST", _path("transcriptions", transcription_id, "cancel"))
+    return (yield from call(request, Transcription))
+
+
 def destroy(transcription_id: str) -> Plan[None]:
     """Delete a transcription, then its uploaded file if that still exists."""
     job = yield from TRANSCRIPTIONS.get(transcription_id)

@@ -143,7 +143,9 @@ class RunnerConfig:
 
 
 class LeaseLost(Exception):
-    """The job's lease ran out and it was handed to another worker: stop working on it."""
+    """This worker no longer holds the job (it was cancelled, or its lease ran out and it
+    was handed to another worker): stop working on it. Raised from the engine's progress
+    callback, it stops the engine there."""
 
 
 @dataclass
@@ -195,7 +197,8 @@ class JobRunner:
             try:
                 status = self._transcribe(claim)
             except LeaseLost:
-                log.warning("transcription %s: lease lost; another worker has the job", job.id)
+                log.warning("transcription %s: no longer held (cancelled or lease lost)", job.id)
+                self.on_finished()
                 return
             except EngineError as exc:
                 log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
@@ -252,11 +255,17 @@ class JobRunner:
                 "file_not_found", f"The audio of file {file.id} is missing from storage."
             ) from None
 
+    def _write(self, claim: Claim, **values: object) -> None:
+        """Record progress on the job; stop (LeaseLost) once it is no longer ours."""
+        if not self.store.update_processing(claim.job.id, claim.owner, **values):
+            claim.lost.set()
+            raise LeaseLost(claim.job.id)
+
     def _check_duration(self, claim: Claim, duration_ms: int | None, limit: float) -> None:
         if duration_ms is None:
             return
         claim.audio_ms = int(duration_ms)
-        self.store.update_processing(claim.job.id, claim.owner, audio_duration_ms=int(duration_ms))
+        self._write(claim, audio_duration_ms=int(duration_ms))
         if duration_ms / 1000 > limit:
             raise EngineError(
                 "audio_too_long",
@@ -275,8 +284,7 @@ class JobRunner:
             now = time.monotonic()
             if now - last_write >= self.config.progress_interval:
                 last_write = now
-                progress = round(min(fraction, 0.999), 4)
-                self.store.update_processing(job.id, claim.owner, progress=progress)
+                self._write(claim, progress=round(min(fraction, 0.999), 4))
 
         limits = self.limits(job.project_id)
         max_seconds = limits.max_audio_duration_seconds

@@ -137,7 +137,13 @@ class Hark:
         )
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
-            self.store, self.jobs.dispatch, self.catalog, self.quotas, addresses, self.files.find
+            self.store,
+            self.jobs.dispatch,
+            self.catalog,
+            self.quotas,
+            addresses,
+            self.files.find,
+            on_cancelled=self._webhook_loop.wake,
         )
         self.corrections = Corrections(self.store, self.transcriptions)
         self.uploads = UploadService(

@@ -36,6 +36,7 @@ class TranscriptionService:
         quotas: Quotas,
         addresses: AddressPolicy,
         find_file: Callable[[str, str], File | None],
+        on_cancelled: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.dispatch = dispatch  # hands a new job's id to whatever runs jobs
@@ -44,6 +45,7 @@ class TranscriptionService:
         self.addresses = addresses
         self.find_file = find_file  # (project id, file id) -> the file, if there is one
         self.idempotency = Idempotency(store)
+        self.on_cancelled = on_cancelled  # e.g. send the job's webhook right away
 
     def create(
         self,
@@ -168,6 +170,19 @@ class TranscriptionService:
             raise not_found(transcription_id)
         if outcome != "deleted":
             raise Conflict("Cannot delete a transcription while it is processing.")
+
+    def cancel(self, project_id: str, transcription_id: str) -> Transcription:
+        """End a queued or processing job in `error` ("cancelled"); a worker on it stops at
+        its next progress report."""
+        outcome = self.store.cancel(
+            project_id, transcription_id, "The transcription was cancelled at the user's request."
+        )
+        if outcome == "not_found":
+            raise not_found(transcription_id)
+        if outcome != "cancelled":
+            raise Conflict(f"Cannot cancel a transcription that has ended (status: {outcome}).")
+        self.on_cancelled()
+        return self.get(project_id, transcription_id)
 
     def transcript(self, project_id: str, transcription_id: str) -> TranscriptRow:
         job = self.get(project_id, transcription_id)

@@ -467,11 +467,16 @@ class Store:
                 ).rowcount
             )
 
-    def update_processing(self, transcription_id: str, owner: str, **values: Any) -> None:
-        """Record progress or duration; a job `owner` no longer holds is left alone."""
+    def update_processing(self, transcription_id: str, owner: str, **values: Any) -> bool:
+        """Record progress or duration; a job `owner` no longer holds (cancelled, or handed
+        to another worker) is left alone, and the answer is False."""
         with self.db.write() as s:
-            s.execute(
-                update(Transcription).where(self._held(transcription_id, owner)).values(**values)
+            return bool(
+                s.execute(
+                    update(Transcription)
+                    .where(self._held(transcription_id, owner))
+                    .values(**values)
+                ).rowcount
             )
 
     def complete(self, transcription_id: str, owner: str, text: str, tokens: list[dict]) -> bool:
@@ -504,6 +509,35 @@ class Store:
             if done:
                 self._enqueue_webhook(s, transcription_id)
             return bool(done)
+
+    def cancel(self, project_id: str, transcription_id: str, message: str) -> str:
+        """queued/processing -> error ("cancelled"), whoever holds it: its worker finds
+        out at its next write (see update_processing). Return "cancelled", "not_found" or
+        the status that cannot be cancelled ("completed", "error")."""
+        with self.db.write() as s:
+            status = s.scalar(
+                select(Transcription.status)
+                .where(Transcription.id == transcription_id, Transcription.project_id == project_id)
+                .with_for_update()
+            )
+            if status is None:
+                return "not_found"
+            if status not in ("queued", "processing"):
+                return status
+            s.execute(
+                update(Transcription)
+                .where(Transcription.id == transcription_id)
+                .values(
+                    status="error",
+                    error_type="cancelled",
+                    error_message=message,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            self._enqueue_webhook(s, transcription_id)
+            return "cancelled"
 
     @staticmethod
     def _enqueue_webhook(
