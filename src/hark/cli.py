@@ -363,7 +363,7 @@ def _transcribe_one(client, source: str, args: argparse.Namespace, config) -> st
         return transcript.model_dump_json(indent=2, exclude_none=True) + "\n"
     from hark import subtitles
 
-    return subtitles.render(transcript.tokens, args.format)
+    return subtitles.render(transcript.tokens, args.format, transcript.speaker_names)
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:

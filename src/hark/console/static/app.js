@@ -82,8 +82,8 @@ function uploadPanel(onQueued) {
   const channels = el("input", { type: "checkbox", id: "opt-channels" });
   const translation = el("select", { id: "opt-translation" }, el("option", { value: "" }, "No translation"));
   const terms = el("textarea", { id: "opt-terms", rows: 2, placeholder: "Names and terms, one per line" });
-  const speakerBounds = el("div", { class: "row", hidden: true },
-    field("Fewest speakers", minSpk), field("Most speakers", maxSpk));
+  const speakerBounds = el("div", { class: "bounds", hidden: true },
+    field("Fewest", minSpk), field("Most", maxSpk));
   diarize.addEventListener("change", () => { speakerBounds.hidden = !diarize.checked; });
 
   models().then((list) => {
@@ -163,11 +163,13 @@ function uploadPanel(onQueued) {
       el("div", { class: "grid" },
         field("Model", model),
         field("Language hints", hints, "Language codes, comma separated"),
-        field("Tell speakers apart", diarize),
-        field("Transcribe each channel separately", channels),
-        speakerBounds,
         field("Translation", translation, "Only the pairs this server has models for"),
-        field("Context terms", terms, "Help the model spell names and jargon"))),
+        el("fieldset", { class: "speakers" },
+          el("legend", {}, "Speakers and channels"),
+          field("Tell speakers apart", diarize),
+          speakerBounds,
+          field("Transcribe each channel separately", channels)),
+        el("div", { class: "wide" }, field("Context terms", terms, "Help the model spell names and jargon")))),
     queue);
 }
 

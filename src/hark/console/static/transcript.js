@@ -196,7 +196,7 @@ export function transcriptView(main, id, params, { request, fetchBlob, apiUrl, s
     async function save(edit) {
       const updated = await request(`/transcriptions/${id}/transcript`, { method: "PATCH", body: edit });
       names = { ...(updated.speaker_names || {}) };
-      edited.textContent = `Corrected ${new Date(updated.edited_at).toLocaleString()}`;
+      edited.textContent = `· Corrected ${new Date(updated.edited_at).toLocaleString()}`;
       return updated;
     }
 
@@ -271,7 +271,7 @@ export function transcriptView(main, id, params, { request, fetchBlob, apiUrl, s
     cleanups.push(() => document.removeEventListener("keydown", onKey));
 
     const edited = el("span", { class: "muted" },
-      transcript.edited_at ? `Corrected ${new Date(transcript.edited_at).toLocaleString()}` : "");
+      transcript.edited_at ? `· Corrected ${new Date(transcript.edited_at).toLocaleString()}` : "");
     const meta = [job.audio_duration_ms != null ? duration(job.audio_duration_ms) : null, job.model]
       .filter(Boolean).join(" · ");
     main.replaceChildren(
