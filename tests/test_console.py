@@ -20,7 +20,7 @@ from conftest import AUDIO, LONGFORM, Server, start_server
 from services import BROWSER, ensure_installed
 
 SAMPLE = AUDIO / "diarization" / "pyannote_sample" / "sample.wav"
-WAIT = 240  # seconds for a job on a busy machine
+WAIT = 600  # seconds for a diarized job on a busy machine
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import (  # noqa: E402
@@ -87,7 +87,7 @@ def wait(driver, condition, timeout: float = 30, message: str = ""):
     def attempt(d):
         try:
             return condition(d)
-        except (NoSuchElementException, StaleElementReferenceException):
+        except (NoSuchElementException, StaleElementReferenceException, StopIteration):
             return False
 
     return WebDriverWait(driver, timeout, poll_frequency=0.1).until(attempt, message)
@@ -158,6 +158,7 @@ def test_upload_with_speakers_shows_progress_then_completed(browser, shots):
     diarize.click()
     assert diarize.is_selected()
     browser.find_element(*by_testid("upload-input")).send_keys(str(SAMPLE))
+    browser.find_element(By.CSS_SELECTOR, "details.options summary").click()  # fold options
 
     seen: set[str] = set()
     progressed = False
@@ -169,6 +170,7 @@ def test_upload_with_speakers_shows_progress_then_completed(browser, shots):
             bars = row.find_elements(By.CSS_SELECTOR, "progress")
             if bars and float(bars[0].get_attribute("value") or 0) > 0:
                 if not progressed:
+                    browser.execute_script("arguments[0].scrollIntoView()", row)
                     screenshot(browser, shots, "jobs-processing")
                 progressed = True
         except (StopIteration, StaleElementReferenceException):
@@ -239,6 +241,7 @@ def test_edit_a_word_and_see_it_in_text(browser, hark, state):
     words = browser.find_elements(*by_testid("transcript-word"))
     word = words[len(words) // 2]
     index = word.get_attribute("data-index")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", word)
     ActionChains(browser).double_click(word).perform()
     field = browser.find_element(By.CSS_SELECTOR, '[data-testid="word-input"]')
     field.send_keys(Keys.CONTROL, "a")

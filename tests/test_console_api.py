@@ -16,6 +16,7 @@ from hark import invox
 pytestmark = pytest.mark.backends("embedded", "scaled")
 
 MISSING = "00000000-0000-0000-0000-000000000000"
+WAIT = 600  # seconds for the diarized job, on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,8 @@ def done(server) -> dict:
     """A finished, diarized transcription of JFK, with its file and transcript."""
     with server.client() as api:
         file = upload(api, JFK)
-        job = wait_for(api, create_job(api, file["id"], enable_speaker_diarization=True)["id"])
+        job = create_job(api, file["id"], enable_speaker_diarization=True)
+        job = wait_for(api, job["id"], timeout=WAIT)
         assert job["status"] == "completed", job
         transcript = api.get(f"/transcriptions/{job['id']}/transcript").json()
     return {"file": file, "job": job, "transcript": transcript}
@@ -101,7 +103,8 @@ def test_corrections_are_used_everywhere(api, done):
     assert api.get(f"/transcriptions/{job_id}/transcript").json() == edited
 
     text = api.get(f"/transcriptions/{job_id}/transcript", params={"format": "text"}).text
-    assert text.startswith("Dr. Ruiz: ") and "nation," in text and "Speaker" not in text
+    assert "Dr. Ruiz: " in text and "nation," in text
+    assert f"Speaker {speaker}:" not in text
     srt = api.get(f"/transcriptions/{job_id}/transcript", params={"format": "srt"}).text
     assert re.search(r"^Dr\. Ruiz: ", srt, re.M) and "nation," in srt
     vtt = api.get(f"/transcriptions/{job_id}/transcript", params={"format": "vtt"}).text
@@ -121,7 +124,8 @@ def test_corrections_are_used_everywhere(api, done):
 
     paragraphs = [p.text for p in Document(io.BytesIO(docx.content)).paragraphs]
     assert paragraphs[0] == "jfk.flac"
-    assert re.match(r"\[00:0\d\] Dr\. Ruiz: ", paragraphs[1]) and "nation," in paragraphs[1]
+    assert any(re.match(r"\[00:\d\d\] Dr\. Ruiz: ", p) for p in paragraphs[1:])
+    assert any("nation," in p for p in paragraphs[1:])
 
     # The Invox result names speakers the same way (the shared renderer).
     segments = invox.segments(edited["tokens"], edited["speaker_names"])
@@ -137,7 +141,7 @@ def test_corrections_are_used_everywhere(api, done):
     hits = api.get("/search", params={"q": "nation"}).json()["hits"]
     assert any(h["transcription_id"] == job_id for h in hits)
     hits = api.get("/search", params={"q": "country"}).json()["hits"]
-    assert not any(h["transcription_id"] == job_id for h in hits)
+    assert not any(h["transcription_id"] == job_id and h["token_index"] == index for h in hits)
 
     # An empty name forgets it; the word goes back.
     api.patch(

@@ -130,7 +130,8 @@ function uploadPanel(onQueued) {
     await Promise.all([...files].map(async (file) => {
       const bar = el("progress", { max: 1, value: 0, "aria-label": `Upload of ${file.name}` });
       const state = el("span", { class: "state" }, "uploading");
-      queue.append(el("li", {}, el("span", { class: "name" }, file.name), bar, state));
+      const item = el("li", {}, el("span", { class: "name" }, file.name), bar, state);
+      queue.append(item);
       try {
         const stored = await uploadFile(file, (p) => { bar.value = p; state.textContent = `${Math.round(p * 100)}%`; });
         bar.value = 1;
@@ -138,6 +139,7 @@ function uploadPanel(onQueued) {
         await request("/transcriptions", { method: "POST", body: { ...body, file_id: stored.id } });
         state.textContent = "queued";
         onQueued();
+        setTimeout(() => item.remove(), 5000); // the job's row below takes over
       } catch (e) {
         state.textContent = "failed";
         state.classList.add("error");
@@ -393,6 +395,10 @@ function route() {
 }
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
+// The transcript's player sticks just below the header, however tall it wraps.
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--header-height", `${header.offsetHeight}px`);
+}).observe(header);
 window.addEventListener("hashchange", route);
 window.addEventListener("unhandledrejection", (e) => {
   if (e.reason instanceof ApiError) { e.preventDefault(); toast(e.reason.message, true); }

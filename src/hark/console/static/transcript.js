@@ -66,6 +66,7 @@ export function transcriptView(main, id, params, { request, fetchBlob, apiUrl, s
     let names = { ...(transcript.speaker_names || {}) };
     const tokens = transcript.tokens;
     const audio = el("audio", { controls: true, preload: "metadata", "data-testid": "audio-player" });
+    cleanups.push(() => { audio.pause(); audio.removeAttribute("src"); audio.load(); });
     const audioNote = el("p", { class: "hint" });
     if (job.file_id) {
       fetchBlob(`/files/${job.file_id}/audio`).then((blob) => {
