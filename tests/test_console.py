@@ -50,6 +50,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(hark: Server) -> Iterator[webdriver.Chrome]:
     ensure_installed(*BROWSER)
+    offline = os.environ.get("SE_OFFLINE")
     os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never download a browser
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -71,6 +72,10 @@ def browser(hark: Server) -> Iterator[webdriver.Chrome]:
     driver.get(f"http://127.0.0.1:{hark.port}/")
     yield driver
     driver.quit()
+    if offline is None:
+        os.environ.pop("SE_OFFLINE", None)
+    else:
+        os.environ["SE_OFFLINE"] = offline
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +104,7 @@ def errors(driver) -> list[str]:
 
 
 def screenshot(driver, shots: Path, name: str) -> None:
+    driver.execute_script("document.getElementById('toast').className = ''")  # transient
     driver.save_screenshot(str(shots / f"{name}.png"))
 
 

@@ -219,7 +219,7 @@ function jobRow(job, actions) {
     ? el("span", { class: "error-text", title: job.error_message || "" },
       job.error_type === "cancelled" ? "cancelled" : (job.error_message || job.error_type || ""))
     : null;
-  return el("li", { class: `job ${job.status}`, "data-testid": "job-row", "data-id": job.id },
+  return el("li", { class: `job is-${job.status}`, "data-testid": "job-row", "data-id": job.id },
     el("div", { class: "main" }, name,
       el("span", { class: "meta" },
         job.audio_duration_ms != null ? duration(job.audio_duration_ms) : "",

@@ -22,7 +22,10 @@ export function liveView(main, { request }) {
     }
     const text = (message.tokens || []).map((t) => t.text).join("");
     if (text) output.append(el("span", {}, text));
-    if (message.finished) state.textContent = "Done. Start again to transcribe more.";
+    if (message.finished) {
+      state.textContent = "Done. Start again to transcribe more.";
+      if (!output.textContent.trim()) output.append(el("p", { class: "muted" }, "No speech was heard."));
+    }
   }
 
   async function begin() {
