@@ -164,7 +164,9 @@ class Corrections:
             lo, hi = max(0, n - SNIPPET_BEFORE), n + SNIPPET_AFTER + 1
             before = ("…" if lo else "") + "".join(texts[lo:n]).lstrip()
             word = texts[n] if before else texts[n].lstrip()
-            after = "".join(texts[n + 1 : hi]).rstrip() + ("…" if hi < len(texts) else "")
+            after = "".join(texts[n + 1 : hi]).rstrip()
+            if hi < len(texts) and not after.endswith((".", "?", "!", "…")):
+                after += "…"
             start = len(before) + len(word) - len(word.lstrip())
             hits.append(
                 SearchHit(
