@@ -104,7 +104,11 @@ def errors(driver) -> list[str]:
 
 
 def screenshot(driver, shots: Path, name: str) -> None:
-    driver.execute_script("document.getElementById('toast').className = ''")  # transient
+    # Toasts are transient: keep them out of the pictures.
+    driver.execute_script(
+        "const t = document.getElementById('toast'); t.style.transition = 'none';"
+        "t.className = ''; t.offsetHeight; t.style.transition = '';"
+    )
     driver.save_screenshot(str(shots / f"{name}.png"))
 
 
