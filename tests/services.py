@@ -31,9 +31,12 @@ APT_PACKAGES = {
     "apertium": lambda: shutil.which("apertium") is not None,
     "apertium-eng-spa": lambda: Path("/usr/share/apertium/modes/eng-spa.mode").is_file(),
     "sox": lambda: shutil.which("sox") is not None,  # multitrack WAVs (test_channels.py)
+    "chromium": lambda: shutil.which("chromium") is not None,
+    "chromium-driver": lambda: shutil.which("chromedriver") is not None,
 }
 SERVERS = ("postgresql", "redis-server")
 TRANSLATION = ("apertium", "apertium-eng-spa")
+BROWSER = ("chromium", "chromium-driver")  # the console's end-to-end tests
 NOBODY = 65534  # PostgreSQL refuses to run as root
 
 

@@ -312,7 +312,7 @@ def test_migrations_build_exactly_the_models_schema(services, tmp_path, dialect)
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     db.dispose()
-    assert version == "0009"
+    assert version == "0010"
     assert differences == []
 
 

@@ -57,9 +57,11 @@ def seconds(ms: int | None) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def segments(tokens: Iterable[Any]) -> list[dict[str, Any]]:
+def segments(
+    tokens: Iterable[Any], speaker_names: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Sentence-level `{start, end, text, speaker?}` segments, times in seconds; `speaker`
-    only where the tokens carry one (diarization)."""
+    only where the tokens carry one (diarization): its name in `speaker_names`, if given."""
     out = []
     for sentence in sentences(tokens):
         segment: dict[str, Any] = {
@@ -68,13 +70,13 @@ def segments(tokens: Iterable[Any]) -> list[dict[str, Any]]:
             "text": sentence.text,
         }
         if sentence.speaker is not None:
-            segment["speaker"] = sentence.speaker
+            segment["speaker"] = (speaker_names or {}).get(sentence.speaker) or sentence.speaker
         out.append(segment)
     return out
 
 
-def vtt(tokens: Iterable[Any]) -> str:
-    return render_vtt(tokens)
+def vtt(tokens: Iterable[Any], speaker_names: Mapping[str, str] | None = None) -> str:
+    return render_vtt(tokens, speaker_names)
 
 
 def json_text(value: Any) -> str:

@@ -265,30 +265,53 @@ def _safe(line: str) -> str:
     return line.replace("-->", "->")
 
 
-def render_srt(tokens: Iterable[Any], **options: int) -> str:
-    """SubRip: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, blank-line separated."""
-    blocks = [
-        f"{n}\n{_clock(c.start_ms, ',')} --> {_clock(c.end_ms, ',')}\n"
-        + "\n".join(_safe(line) for line in c.lines)
-        for n, c in enumerate(cues(tokens, **options), start=1)
-    ]
+def _named(cue: Cue, speaker_names: Mapping[str, str] | None) -> str | None:
+    """The name given to a cue's speaker (see `render`), if any."""
+    return (speaker_names or {}).get(cue.speaker or "") or None
+
+
+def render_srt(
+    tokens: Iterable[Any], speaker_names: Mapping[str, str] | None = None, **options: int
+) -> str:
+    """SubRip: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, blank-line separated; a cue
+    of a named speaker starts with `Name: `."""
+    blocks = []
+    for n, c in enumerate(cues(tokens, **options), start=1):
+        lines = [_safe(line) for line in c.lines]
+        if (name := _named(c, speaker_names)) and lines:
+            lines[0] = f"{_safe(name)}: {lines[0]}"
+        blocks.append(
+            f"{n}\n{_clock(c.start_ms, ',')} --> {_clock(c.end_ms, ',')}\n" + "\n".join(lines)
+        )
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
-def render_vtt(tokens: Iterable[Any], **options: int) -> str:
-    """WebVTT: a `WEBVTT` header, then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues."""
+def _escape(text: str) -> str:
+    return _safe(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_vtt(
+    tokens: Iterable[Any], speaker_names: Mapping[str, str] | None = None, **options: int
+) -> str:
+    """WebVTT: a `WEBVTT` header, then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues; a cue of a
+    named speaker starts with a voice span, `<v Name>`."""
     blocks = ["WEBVTT"]
     for c in cues(tokens, **options):
-        lines = [
-            _safe(line).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            for line in c.lines
-        ]
+        lines = [_escape(line) for line in c.lines]
+        if (name := _named(c, speaker_names)) and lines:
+            lines[0] = f"<v {_escape(name)}>{lines[0]}"
         blocks.append(f"{_clock(c.start_ms, '.')} --> {_clock(c.end_ms, '.')}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
 
-def render_text(tokens: Iterable[Any]) -> str:
-    """The transcript text; with speakers, one `Speaker N: …` paragraph per turn."""
+def speaker_label(speaker: str, speaker_names: Mapping[str, str] | None = None) -> str:
+    """What a speaker is called: the name given to it, else `Speaker N`."""
+    return (speaker_names or {}).get(speaker) or f"Speaker {speaker}"
+
+
+def render_text(tokens: Iterable[Any], speaker_names: Mapping[str, str] | None = None) -> str:
+    """The transcript text; with speakers, one `Speaker N: …` (or `Name: …`) paragraph per
+    turn."""
     pieces: list[tuple[str | None, list[str]]] = []  # joined once: a long turn stays linear
     for token in spoken(tokens):
         speaker = _speaker(token)
@@ -300,17 +323,21 @@ def render_text(tokens: Iterable[Any]) -> str:
         text = "".join(text for _, text in turns).strip()
         return text + "\n" if text else ""
     paragraphs = [
-        f"Speaker {speaker}: {text.strip()}" if speaker else text.strip() for speaker, text in turns
+        f"{speaker_label(speaker, speaker_names)}: {text.strip()}" if speaker else text.strip()
+        for speaker, text in turns
     ]
     return "\n\n".join(p for p in paragraphs if p) + "\n"
 
 
-def render(tokens: Iterable[Any], format: str) -> str:
-    """Render tokens in one of FORMATS ("text", "srt", "vtt")."""
+def render(
+    tokens: Iterable[Any], format: str, speaker_names: Mapping[str, str] | None = None
+) -> str:
+    """Render tokens in one of FORMATS ("text", "srt", "vtt"), speakers called by the names
+    in `speaker_names` ({"1": "Dr. Ruiz"}) where given."""
     if format == "text":
-        return render_text(tokens)
+        return render_text(tokens, speaker_names)
     if format == "srt":
-        return render_srt(tokens)
+        return render_srt(tokens, speaker_names)
     if format == "vtt":
-        return render_vtt(tokens)
+        return render_vtt(tokens, speaker_names)
     raise ValueError(f"unknown subtitle format {format!r}; expected one of {', '.join(FORMATS)}")

@@ -10,12 +10,16 @@ from typing import Annotated
 from fastapi import FastAPI, Header
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
 from hark import __version__
 from hark.service import Hark, ServiceError
 
+from .console import STATIC as CONSOLE_STATIC
+from .console import page_router as console_page_router
+from .console import router as console_router
 from .errors import install_error_handlers
 from .invox import router as invox_router
 from .middleware import RequestContext
@@ -81,6 +85,11 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(router, include_in_schema=False)
     app.include_router(openai_router, prefix="/v1")
     app.include_router(openai_router, include_in_schema=False)
+    app.include_router(console_router, prefix="/v1")
+    app.include_router(console_router, include_in_schema=False)
+    # The web console: its page at /, its assets under /console/ (see docs/console.md).
+    app.include_router(console_page_router)
+    app.mount("/console", StaticFiles(directory=CONSOLE_STATIC), name="console")
     app.include_router(realtime_router)
     app.include_router(invox_router)
     install_error_handlers(app)

@@ -130,10 +130,41 @@ class TranscriptOut(BaseModel):
     id: str
     text: str
     tokens: list[TokenOut]
+    # Hark extensions (corrections): names given to speaker labels, and when the transcript
+    # was last corrected (null: never). Word edits show in `text` and `tokens` themselves.
+    speaker_names: dict[str, str] | None = None
+    edited_at: datetime | None = None
 
     @classmethod
     def of(cls, row: TranscriptRow) -> TranscriptOut:
-        return cls(id=row.transcription_id, text=row.text, tokens=row.tokens)  # type: ignore[arg-type]
+        return cls(
+            id=row.transcription_id,
+            text=row.text,
+            tokens=row.tokens,  # type: ignore[arg-type]
+            speaker_names=row.speaker_names,
+            edited_at=row.edited_at,
+        )
+
+
+class TranscriptEditList(BaseModel):
+    """A transcript's corrections, oldest first: when, and what changed from what to what."""
+
+    edits: list[dict[str, Any]]
+
+
+class SearchHitOut(BaseModel):
+    transcription_id: str
+    file_id: str | None
+    filename: str
+    created_at: datetime
+    token_index: int  # in the transcript's `tokens`
+    start_ms: int | None  # where the matched word is spoken
+    snippet: str
+    highlight: tuple[int, int]  # [start, end) of the matched word in `snippet`
+
+
+class SearchResults(BaseModel):
+    hits: list[SearchHitOut]
 
 
 class Language(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -122,9 +122,16 @@ def create_transcription(
 
 @router.get("/transcriptions", response_model=TranscriptionList, tags=["transcriptions"])
 def list_transcriptions(
-    hark: HarkDep, project_id: ProjectDep, limit: Limit = 1000, cursor: Cursor = None
+    hark: HarkDep,
+    project_id: ProjectDep,
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+    status: Annotated[
+        Literal["queued", "processing", "completed", "error"] | None,
+        Query(description="Hark extension: only transcriptions with this status."),
+    ] = None,
 ) -> TranscriptionList:
-    items, next_cursor = hark.transcriptions.list(project_id, limit, cursor)
+    items, next_cursor = hark.transcriptions.list(project_id, limit, cursor, status)
     return TranscriptionList(
         transcriptions=[TranscriptionOut.of(t) for t in items], next_page_cursor=next_cursor
     )
@@ -206,7 +213,10 @@ def get_transcript(
     hark.audit.record(action, project_id, transcription_id, caller_key(request), "rest")
     if format == "json":
         return TranscriptOut.of(row)
-    return Response(subtitles.render(row.tokens, format), media_type=subtitles.MEDIA_TYPES[format])
+    return Response(
+        subtitles.render(row.tokens, format, row.speaker_names),
+        media_type=subtitles.MEDIA_TYPES[format],
+    )
 
 
 # -- temporary keys ----------------------------------------------------------------------

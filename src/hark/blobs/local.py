@@ -11,6 +11,8 @@ from pathlib import Path
 
 from .base import SizeLimitedWriter
 
+READ_CHUNK = 256 * 1024
+
 
 class LocalBlobWriter(SizeLimitedWriter):
     def __init__(self, store: LocalBlobStore, max_size: int) -> None:
@@ -60,6 +62,14 @@ class LocalBlobStore:
         if not path.is_file():
             raise FileNotFoundError(key)
         yield path
+
+    def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        with self.path_for(key).open("rb") as f:
+            f.seek(start)
+            left = end - start + 1
+            while left > 0 and (chunk := f.read(min(READ_CHUNK, left))):
+                left -= len(chunk)
+                yield chunk
 
     def stored_keys(self, before: datetime) -> Iterator[str]:
         for shard in self.root.iterdir():

@@ -182,6 +182,22 @@ class S3BlobStore:
         finally:
             path.unlink(missing_ok=True)
 
+    def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=self.object_key(key), Range=f"bytes={start}-{end}"
+            )["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in MISSING:
+                raise FileNotFoundError(key) from None
+            raise
+        try:
+            yield from body.iter_chunks(256 * 1024)
+        finally:
+            body.close()
+
     def stored_keys(self, before: datetime) -> Iterator[str]:
         for page in self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix

@@ -95,7 +95,7 @@ def _transcribe_one(
         return transcript.model_dump_json(indent=2, exclude_none=True) + "\n"
     from hark import subtitles
 
-    return subtitles.render(transcript.tokens, output_format)
+    return subtitles.render(transcript.tokens, output_format, transcript.speaker_names)
 
 
 @_client_command

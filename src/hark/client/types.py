@@ -251,18 +251,21 @@ class Transcript(BaseModel):
     id: str
     text: str
     tokens: list[Token]
+    # Hark extensions (corrections): names given to speakers, when last corrected.
+    speaker_names: dict[str, str] | None = None
+    edited_at: datetime | None = None
 
     def to_text(self) -> str:
-        """The text (with `Speaker N:` paragraphs when diarized)."""
-        return subtitles.render_text(self.tokens)
+        """The text (with `Speaker N:` or `Name:` paragraphs when diarized)."""
+        return subtitles.render_text(self.tokens, self.speaker_names)
 
     def to_srt(self) -> str:
         """SubRip subtitles: cues split at sentences and pauses, ≤ 2 lines of ≤ 42 chars."""
-        return subtitles.render_srt(self.tokens)
+        return subtitles.render_srt(self.tokens, self.speaker_names)
 
     def to_vtt(self) -> str:
         """WebVTT subtitles, with the same cues as `to_srt`."""
-        return subtitles.render_vtt(self.tokens)
+        return subtitles.render_vtt(self.tokens, self.speaker_names)
 
 
 class Language(BaseModel):

@@ -36,6 +36,7 @@ from hark.store import Database, File, Store, Transcription, TranscriptRow, utcn
 from .async_files import AsyncFiles
 from .audit import AuditLog
 from .auth import DEFAULT_PROJECT, KeyService, NewKey, PermissionDenied, mask
+from .corrections import Corrections, SearchHit, TranscriptEdit
 from .errors import (
     Conflict,
     FieldError,
@@ -165,6 +166,7 @@ class Hark:
             settings.require_https,
             on_cancelled=self._webhook_loop.wake,
         )
+        self.corrections = Corrections(self.store, self.transcriptions)
         self.uploads = UploadService(
             self.store,
             self.blobs,
@@ -352,8 +354,10 @@ __all__ = [
     "PermissionDenied",
     "RealtimeConfig",
     "RealtimeSession",
+    "SearchHit",
     "ServiceError",
     "TooManyRequests",
+    "TranscriptEdit",
     "TranscriptRow",
     "Transcription",
     "Unauthenticated",

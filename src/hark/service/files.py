@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
@@ -44,6 +44,31 @@ def clean_filename(name: str | None) -> str:
     """Keep only the last path component: clients send paths, we show names."""
     base = PurePath((name or "").replace("\\", "/")).name.strip()
     return base[:1024] or "upload.bin"
+
+
+# What audio players are told a file is: by its leading bytes, else by its name.
+_MAGIC = (
+    (b"RIFF", "audio/wav"),
+    (b"OggS", "audio/ogg"),
+    (b"fLaC", "audio/flac"),
+    (b"ID3", "audio/mpeg"),
+    (b"\x1aE\xdf\xa3", "audio/webm"),
+)
+_EXTENSIONS = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}
+_EXTENSIONS |= {".opus": "audio/ogg", ".flac": "audio/flac", ".m4a": "audio/mp4"}
+_EXTENSIONS |= {".mp4": "audio/mp4", ".aac": "audio/aac", ".webm": "audio/webm"}
+
+
+def media_type(filename: str, head: bytes) -> str:
+    """The media type of audio named `filename` whose first bytes are `head`."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"
+    if head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg"
+    return _EXTENSIONS.get(PurePath(filename).suffix.lower(), "application/octet-stream")
 
 
 @dataclass
@@ -251,6 +276,21 @@ class FileService:
         if file is None:
             raise not_found(file_id)
         return file
+
+    def audio(self, project_id: str, file_id: str) -> tuple[File, str]:
+        """A file and the media type its audio is served as."""
+        file = self.get(project_id, file_id)
+        try:
+            head = b"".join(self.blobs.read(file.storage_key, 0, 15)) if file.size else b""
+        except FileNotFoundError:
+            raise NotFound(
+                f"The audio of file {file_id} is no longer stored.", error_type="file_not_found"
+            ) from None
+        return file, media_type(file.filename, head)
+
+    def read(self, file: File, start: int, end: int) -> Iterator[bytes]:
+        """Bytes `start` to `end` (inclusive) of a file's audio."""
+        return self.blobs.read(file.storage_key, start, end)
 
     def list(
         self, project_id: str, limit: int, cursor: str | None

@@ -167,7 +167,7 @@ class InvoxService:
         request = self.store.get_upload(caller.project_id, request_id, "invox")
         if request is None:
             raise transcription_not_found()
-        status, error, tokens = "PENDING", None, None
+        status, error, tokens, names = "PENDING", None, None, None
         if request.transcription_id is None:
             if request.state == "refused":
                 status, error = "ERROR", request.error_message
@@ -181,13 +181,14 @@ class InvoxService:
             if job.status == "completed":
                 transcript = self.store.get_transcript(job.id)
                 tokens = transcript.tokens if transcript is not None else []
+                names = transcript.speaker_names if transcript is not None else None
         body: dict[str, Any] = {
-            "transcription": invox.segments(tokens) if tokens is not None else [],
+            "transcription": invox.segments(tokens, names) if tokens is not None else [],
             "processingStatus": status,
             "transcriptionStatus": status,  # the docs' example uses this name (§3.5)
         }
         if tokens is not None:
-            body["vttTranscription"] = invox.vtt(tokens)
+            body["vttTranscription"] = invox.vtt(tokens, names)
         if status == "ERROR":
             body["errorMessage"] = error or "The transcription failed."
         return body

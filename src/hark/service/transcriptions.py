@@ -234,9 +234,10 @@ class TranscriptionService:
         return speed
 
     def list(
-        self, project_id: str, limit: int, cursor: str | None
+        self, project_id: str, limit: int, cursor: str | None, status: str | None = None
     ) -> tuple[list[Transcription], str | None]:
-        return page(partial(self.store.list_transcriptions, project_id), limit, cursor)
+        fetch = partial(self.store.list_transcriptions, project_id, status=status)
+        return page(fetch, limit, cursor)
 
     def count(self, project_id: str) -> int:
         return self.store.count_transcriptions(project_id)

@@ -172,6 +172,12 @@ class TranscriptRow(Base):
     # with each segment's own figures (avg_logprob, no_speech_prob, ...), for the OpenAI
     # door's verbose_json; the Soniox routes never show it. None for older transcripts.
     decoding: Mapped[dict | None] = mapped_column(JSON)
+    # Corrections made after the job (the console, PATCH .../transcript): names for the
+    # speaker labels ({"1": "Dr. Ruiz"}), what each edit changed, and when the last was made.
+    # Word edits are applied to `tokens` and `text` themselves (timings never change).
+    speaker_names: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    edits: Mapped[list[dict] | None] = mapped_column(JSON)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebhookDelivery(Base):

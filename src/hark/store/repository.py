@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -218,10 +228,15 @@ class Store:
             return s.scalar(select(model).where(model.id == row_id, model.project_id == project_id))
 
     def _page(
-        self, model: type[Row], project_id: str, limit: int, after: Cursor | None
+        self,
+        model: type[Row],
+        project_id: str,
+        limit: int,
+        after: Cursor | None,
+        *where: Any,
     ) -> list[Row]:
         """Newest first; keyset pagination, so deleting seen items never shifts a page."""
-        query = select(model).where(model.project_id == project_id)
+        query = select(model).where(model.project_id == project_id, *where)
         if after is not None:
             created_at, last_id = after
             query = query.where(
@@ -317,9 +332,10 @@ class Store:
         return self._get(Transcription, project_id, transcription_id)
 
     def list_transcriptions(
-        self, project_id: str, limit: int, after: Cursor | None
+        self, project_id: str, limit: int, after: Cursor | None, status: str | None = None
     ) -> list[Transcription]:
-        return self._page(Transcription, project_id, limit, after)
+        where = () if status is None else (Transcription.status == status,)
+        return self._page(Transcription, project_id, limit, after, *where)
 
     def count_transcriptions(self, project_id: str) -> int:
         return self._count(Transcription, project_id)
@@ -351,6 +367,68 @@ class Store:
     def get_transcript(self, transcription_id: str) -> TranscriptRow | None:
         with self.db.read() as s:
             return s.get(TranscriptRow, transcription_id)
+
+    def edit_transcript(
+        self, project_id: str, transcription_id: str, change: Callable[[TranscriptRow], None]
+    ) -> TranscriptRow | None:
+        """Apply `change` to a project's transcript under a row lock (so concurrent edits
+        each see the other's), or None when there is no such transcript. `change` assigns
+        new values: JSON columns are not watched for changes made in place."""
+        with self.db.write() as s:
+            row = s.scalar(
+                select(TranscriptRow)
+                .join(Transcription, Transcription.id == TranscriptRow.transcription_id)
+                .where(
+                    TranscriptRow.transcription_id == transcription_id,
+                    Transcription.project_id == project_id,
+                )
+                .with_for_update()
+            )
+            if row is not None:
+                change(row)
+            return row
+
+    def search_transcripts(
+        self, project_id: str, terms: list[str], prefix: bool, limit: int
+    ) -> list[tuple[Transcription, TranscriptRow]]:
+        """A project's completed transcripts holding every one of `terms` (whole words,
+        any case; the last one as a word's beginning when `prefix`), best match first:
+        SQLite's FTS5 table, or PostgreSQL's full-text search."""
+        if not terms:
+            return []
+        query = (
+            select(Transcription, TranscriptRow)
+            .join(TranscriptRow, TranscriptRow.transcription_id == Transcription.id)
+            .where(Transcription.project_id == project_id, Transcription.status == "completed")
+            .limit(limit)
+        )
+        if self.db.engine.dialect.name == "postgresql":
+            words = [f"{t}:*" if prefix and i == len(terms) - 1 else t for i, t in enumerate(terms)]
+            simple = literal_column("'simple'::regconfig")
+            vector = func.to_tsvector(simple, TranscriptRow.text)
+            matched = func.to_tsquery(simple, " & ".join(words))
+            query = query.where(vector.op("@@")(matched)).order_by(
+                func.ts_rank(vector, matched).desc(), Transcription.created_at.desc()
+            )
+        else:
+            # Terms are word characters only (the caller's job), quoted as FTS5 strings.
+            words = [f'"{t}"' for t in terms]
+            if prefix:
+                words[-1] += "*"
+            hits = (
+                select(
+                    literal_column("transcription_id").label("id"),
+                    literal_column("rank").label("rank"),
+                )
+                .select_from(sql("transcript_search"))
+                .where(sql("transcript_search MATCH :match").bindparams(match=" ".join(words)))
+                .subquery()
+            )
+            query = query.join(hits, hits.c.id == Transcription.id).order_by(
+                hits.c.rank, Transcription.created_at.desc()
+            )
+        with self.db.read() as s:
+            return [(job, transcript) for job, transcript in s.execute(query)]
 
     # -- job state machine ---------------------------------------------------------------
     #
