@@ -49,6 +49,7 @@ from .errors import (
 )
 from .files import FileService
 from .invox import InvoxService
+from .invox import callback_body as invox_callback_body
 from .models import ModelCatalog
 from .openai import AudioRequest, OpenAIService
 from .quotas import Limits, Quotas
@@ -81,7 +82,8 @@ class Hark:
         self.role = role
         self._migrated = False
         self.db = Database(settings.resolved_database_url)
-        self.store = Store(self.db)
+        # Partner callbacks (Invox) are rendered here, above the store: it only records them.
+        self.store = Store(self.db, callback_body=invox_callback_body)
         self.blobs = open_blob_store(
             settings.resolved_storage_url, settings.downloads_dir, S3Options.from_settings(settings)
         )

@@ -16,7 +16,15 @@ from datetime import timedelta
 from typing import Any
 
 from hark import invox
-from hark.store import File, PresignedUpload, Store, Transcription, new_id, utcnow
+from hark.store import (
+    File,
+    PartnerCallback,
+    PresignedUpload,
+    Store,
+    Transcription,
+    new_id,
+    utcnow,
+)
 
 from .auth import hash_key
 from .errors import InvalidRequest, NotFound, Unauthenticated
@@ -47,6 +55,16 @@ class Caller:
 
     project_id: str
     app_id: str
+
+
+def callback_body(callback: PartnerCallback) -> str:
+    """An Invox request's signed callback (CONTRACTS §3.4), for the store to record with the
+    job's end: the transcript's sentence segments when it completed, none when it failed."""
+    transcription = invox.segments(callback.tokens) if callback.status == "completed" else []
+    created_ms = int(utcnow().timestamp() * 1000)
+    return invox.callback_body(
+        callback.request_id, transcription, created_ms, callback.app_id, callback.secret
+    )
 
 
 def transcription_not_found() -> NotFound:

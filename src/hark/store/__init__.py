@@ -16,10 +16,12 @@ from .models import (
     utcnow,
 )
 from .repository import AlreadyExists, Cursor, FileQuota, Store, TranscriptionQuota, Usage
+from .webhooks import CallbackBody, PartnerCallback
 
 __all__ = [
     "AlreadyExists",
     "ApiKey",
+    "CallbackBody",
     "Cursor",
     "Database",
     "File",
@@ -27,6 +29,7 @@ __all__ = [
     "IdempotencyRecord",
     "InvoxCredential",
     "InvoxToken",
+    "PartnerCallback",
     "PresignedUpload",
     "Project",
     "Store",

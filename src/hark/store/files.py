@@ -1,0 +1,66 @@
+"""Uploaded files."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    select,
+)
+
+from .base import (
+    Cursor,
+    FileQuota,
+    Quota,
+    Row,
+    StoreBase,
+    Usage,
+)
+from .models import (
+    File,
+    PresignedUpload,
+)
+
+
+class FilesStore(StoreBase):
+    # -- files ---------------------------------------------------------------------------
+
+    def _add_within(self, row: Row, quota: Quota) -> Row | Usage:
+        """Insert `row`, unless it would take its project over `quota`: then nothing is
+        written and the current usage comes back instead."""
+        with self.db.write() as s:
+            self._lock_project(s, row.project_id)
+            usage = self.usage(row.project_id, s)
+            if not quota.admits(usage, row):  # type: ignore[arg-type]
+                return usage
+            s.add(row)
+            return row
+
+    def add_file(self, file: File, quota: FileQuota) -> File | Usage:
+        return self._add_within(file, quota)
+
+    def get_file(self, project_id: str, file_id: str) -> File | None:
+        return self._get(File, project_id, file_id)
+
+    def list_files(self, project_id: str, limit: int, after: Cursor | None) -> list[File]:
+        return self._page(File, project_id, limit, after)
+
+    def count_files(self, project_id: str) -> int:
+        return self._count(File, project_id)
+
+    def delete_file(self, project_id: str, file_id: str) -> File | None:
+        with self.db.write() as s:
+            file = s.scalar(select(File).where(File.id == file_id, File.project_id == project_id))
+            if file is not None:
+                s.delete(file)
+            return file
+
+    def storage_keys(self) -> set[str]:
+        """Every blob key in use: stored files', and those S3 may still receive uploads at."""
+        with self.db.read() as s:
+            keys = set(s.scalars(select(File.storage_key)))
+            return keys | set(
+                s.scalars(
+                    select(PresignedUpload.storage_key).where(
+                        PresignedUpload.storage_key.is_not(None)
+                    )
+                )
+            )
