@@ -26,7 +26,7 @@ from soniox.transcribe_file import (
 )
 from soniox.transcribe_live import transcribe_stream
 
-from proto_schema import schema
+from support.proto_schema import schema
 
 FINISHED = ("COMPLETED", "FAILED")
 

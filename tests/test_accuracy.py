@@ -5,7 +5,7 @@ from __future__ import annotations
 import jiwer
 import pytest
 
-from conftest import DEV_CLEAN, create_job, normalize, upload, wait_for
+from support import DEV_CLEAN, create_job, normalize, upload, wait_for
 
 DEV_SET = sorted(p for p in DEV_CLEAN.iterdir() if p.suffix in (".flac", ".wav"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import JFK, assert_error, create_job, upload, wait_for
+from support import JFK, assert_error, create_job, upload, wait_for
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

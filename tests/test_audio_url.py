@@ -8,9 +8,9 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from conftest import assert_error, create_job, normalize, wait_for
 from hark.engine import SAMPLE_RATE
-from media import write_wav
+from support import assert_error, create_job, normalize, wait_for
+from support.media import write_wav
 
 JFK_PATH = "/audio/misc/jfk.flac"
 

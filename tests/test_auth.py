@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from conftest import JFK, assert_error, create_job, start_server, upload, wait_for
+from support import JFK, assert_error, create_job, start_server, upload, wait_for
 
 
 @pytest.mark.parametrize(

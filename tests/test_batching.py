@@ -15,7 +15,6 @@ import jiwer
 import numpy as np
 import pytest
 
-from conftest import DEV_CLEAN, HOTWORDS, JFK, LONGFORM, normalize
 from hark.engine import (
     AudioDecodeError,
     EngineConfig,
@@ -27,7 +26,8 @@ from hark.engine import (
     get_pipeline,
 )
 from hark.engine.batching import BatchScheduler, BatchSettings, speech_windows
-from media import write_wav
+from support import DEV_CLEAN, HOTWORDS, JFK, LONGFORM, normalize
+from support.media import write_wav
 
 DEV_FILES = sorted([*DEV_CLEAN.glob("*.flac"), *DEV_CLEAN.glob("*.wav")])
 

@@ -10,7 +10,8 @@ import httpx
 import jiwer
 import pytest
 
-from conftest import (
+from hark.engine import EngineConfig, TranscribeOptions, get_pipeline
+from support import (
     DEV_CLEAN,
     HOTWORDS,
     LONGFORM,
@@ -20,7 +21,6 @@ from conftest import (
     upload,
     wait_for,
 )
-from hark.engine import EngineConfig, TranscribeOptions, get_pipeline
 
 DEV_FILES = sorted([*DEV_CLEAN.glob("*.flac"), *DEV_CLEAN.glob("*.wav")])
 

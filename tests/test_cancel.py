@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from conftest import JFK, LONGFORM, assert_error, create_job, upload, wait_for
 from hark.client import HarkConflictError, HarkNotFoundError
-from sdk_harness import open_client
+from support import JFK, LONGFORM, assert_error, create_job, upload, wait_for
+from support.sdk_harness import open_client
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

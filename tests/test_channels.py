@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import AUDIO, DEV_CLEAN, JFK, create_job, normalize, transcribe, upload, wait_for
 from hark.client import Client, CreateTranscriptionConfig
 from hark.engine import AudioDecodeError, Token, decode_audio, decode_channels
 from hark.engine.audio import MAX_CHANNELS
 from hark.engine.transcript import interleave_channels
-from services import ensure_installed
+from support import AUDIO, DEV_CLEAN, JFK, create_job, normalize, transcribe, upload, wait_for
+from support.services import ensure_installed
 
 STEREO = AUDIO / "telephony" / "stereo_diarization.wav"
 LEFT = "he began a confused complaint against the wizard who had vanished behind the curtain"

@@ -10,8 +10,8 @@ import sys
 import jiwer
 import pytest
 
-from conftest import HOTWORDS, JFK, free_port, normalize
-from subtitle_parsing import check_cues, parse_srt, parse_vtt
+from support import HOTWORDS, JFK, free_port, normalize
+from support.subtitle_parsing import check_cues, parse_srt, parse_vtt
 from test_client_imports import server_modules
 
 JFK_TEXT = normalize(JFK.with_suffix(".txt").read_text())

@@ -10,7 +10,6 @@ import time
 import jiwer
 import pytest
 
-from conftest import HOTWORDS, JFK, LONGFORM, normalize
 from hark.client import (
     AsyncClient,
     Client,
@@ -25,7 +24,8 @@ from hark.client import (
     Transcript,
     Transcription,
 )
-from sdk_harness import open_client
+from support import HOTWORDS, JFK, LONGFORM, normalize
+from support.sdk_harness import open_client
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 JFK_TEXT = normalize(JFK.with_suffix(".txt").read_text())

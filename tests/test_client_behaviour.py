@@ -27,7 +27,7 @@ from hark.client import (
     HarkValidationError,
 )
 from hark.client._plans import PollSchedule
-from sdk_harness import open_client
+from support.sdk_harness import open_client
 
 BASE = "http://hark.test/v1"
 NOW = "2026-11-21T10:00:00Z"

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import JFK, REPO
+from support import JFK, REPO
 
 
 def examples() -> list[str]:

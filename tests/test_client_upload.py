@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdk_harness import open_client
+from support.sdk_harness import open_client
 
 SIZE = 200 * 1024 * 1024
 

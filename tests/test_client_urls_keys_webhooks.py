@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jiwer
 import pytest
 
-from conftest import JFK, normalize, start_server
 from hark.client import HarkConflictError, WebhookAuthConfig
-from sdk_harness import open_client
-from subtitle_parsing import check_cues, parse_srt
+from support import JFK, normalize, start_server
+from support.sdk_harness import open_client
+from support.subtitle_parsing import check_cues, parse_srt
 
 SIGNING_SECRET = "issue3-signing-secret"
 JFK_TEXT = normalize(JFK.with_suffix(".txt").read_text())

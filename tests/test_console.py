@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import AUDIO, LONGFORM, Server, start_server
-from services import BROWSER, ensure_installed
+from support import AUDIO, LONGFORM, Server, start_server
+from support.services import BROWSER, ensure_installed
 
 SAMPLE = AUDIO / "diarization" / "pyannote_sample" / "sample.wav"
 WAIT = 600  # seconds for a diarized job on a busy machine

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from conftest import JFK, assert_error, create_job, upload, wait_for
 from hark import invox
+from support import JFK, assert_error, create_job, upload, wait_for
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import AUDIO, create_job, start_server, upload, wait_for
 from hark.engine import EngineConfig, decode_audio, diarization_features
 from hark.engine.features import NATIVE_NEEDS, choose, cpu_flags, portable_fbank
 from scoring import read_stm, token_words, word_speaker_accuracy
+from support import AUDIO, create_job, start_server, upload, wait_for
 
 SAMPLE = AUDIO / "diarization" / "pyannote_sample" / "sample.wav"
 FOUR_SPEAKERS = AUDIO / "diarization" / "pyannote_ami_debug" / "trn01.wav"

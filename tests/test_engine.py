@@ -5,7 +5,6 @@ from __future__ import annotations
 import jiwer
 import pytest
 
-from conftest import HOTWORDS, JFK, normalize
 from hark.engine import (
     AudioDecodeError,
     EngineConfig,
@@ -17,7 +16,8 @@ from hark.engine import (
 )
 from hark.jobs import engine_options
 from hark.store import Transcription
-from media import encode, video_without_audio
+from support import HOTWORDS, JFK, normalize
+from support.media import encode, video_without_audio
 
 JFK_REFERENCE = (JFK.with_suffix(".txt")).read_text()
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import (
+from support import (
     JFK,
     LONGFORM,
     Server,

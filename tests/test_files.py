@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import JFK, assert_error, start_server, upload
+from support import JFK, assert_error, start_server, upload
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from support import REPO
 
 KEY = "hark_fuzz_key_0123456789abcdef"
 MAX_EXAMPLES = int(os.environ.get("HARK_FUZZ_EXAMPLES", "20"))  # per operation and phase

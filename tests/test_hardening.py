@@ -23,11 +23,11 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import JFK, Server, assert_error, hark_env, start_server, transcribe, wait_for
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
 from hark.settings import Settings, mask_url
-from services import free_port
+from support import JFK, Server, assert_error, hark_env, start_server, transcribe, wait_for
+from support.services import free_port
 from test_webhooks import verify_hark_signature
 
 INCORRECT_KEY = "Incorrect API key provided"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from conftest import JFK, assert_error, create_job, upload
+from support import JFK, assert_error, create_job, upload
 
 
 def key() -> dict[str, str]:

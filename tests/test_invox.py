@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from conftest import DEV_CLEAN, REPO, Server, start_server
+from support import DEV_CLEAN, REPO, Server, start_server
 
 AUDIO = DEV_CLEAN / "1272-128104-0000.picovoice.wav"  # "Mister Quilter is the apostle ..."
 

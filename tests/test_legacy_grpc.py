@@ -25,15 +25,15 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import AUDIO, JFK, Server, normalize, start_server, upload
 from hark.api.grpc import messages
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
 from hark.engine import decode_audio
 from hark.service.models import ModelCatalog
 from hark.store import Database, Store
-from proto_schema import schema
-from services import free_port
+from support import AUDIO, JFK, Server, normalize, start_server, upload
+from support.proto_schema import schema
+from support.services import free_port
 
 DRIVER = Path(__file__).with_name("legacy_soniox.py")
 REFERENCE = "1.10.1"
@@ -526,7 +526,7 @@ def test_transcribe_stream_live_with_nonfinal(legacy, tmp_path):
     """transcribe_stream with include_nonfinal, audio at real-time pace: words arrive
     while audio is still being sent, non-final ones among them, and the SDK's merge of
     the responses gives the whole sentence."""
-    from media import write_wav
+    from support.media import write_wav
 
     raw = tmp_path / "jfk.raw"
     raw.write_bytes(write_wav(decode_audio(JFK), tmp_path / "jfk.wav").read_bytes()[44:])

@@ -13,8 +13,8 @@ import jiwer
 import openai
 import pytest
 
-from conftest import AUDIO, JFK, LONGFORM, normalize, start_server, upload, wait_for
-from subtitle_parsing import check_cues, parse_srt, parse_vtt
+from support import AUDIO, JFK, LONGFORM, normalize, start_server, upload, wait_for
+from support.subtitle_parsing import check_cues, parse_srt, parse_vtt
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

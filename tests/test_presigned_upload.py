@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import JFK, assert_error, create_job, upload, wait_for
 from hark.client import AsyncClient, Client, UploadUrl
+from support import JFK, assert_error, create_job, upload, wait_for
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

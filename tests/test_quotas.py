@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Server, assert_error, create_job, start_server
+from support import Server, assert_error, create_job, start_server
 
 KiB = 1024
 

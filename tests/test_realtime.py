@@ -17,10 +17,10 @@ from soniox import AsyncSonioxClient, SonioxClient
 from soniox.types import RealtimeSTTConfig
 from websockets.sync.client import connect
 
-from conftest import DEV_CLEAN, JFK, Server, normalize, start_server
 from hark.engine import SAMPLE_RATE, decode_audio
-from media import encode_bytes
-from services import free_port
+from support import DEV_CLEAN, JFK, Server, normalize, start_server
+from support.media import encode_bytes
+from support.services import free_port
 
 KITTENS = DEV_CLEAN / "1988-24833-0000.flac"  # "the two stray kittens gradually make ..."
 CHUNK_S = 0.1

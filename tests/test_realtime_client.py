@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DEV_CLEAN, JFK, normalize
 from hark.client import AsyncClient, Client, HarkValidationError, RealtimeConfig
 from hark.engine import decode_audio
-from media import encode_bytes
+from support import DEV_CLEAN, JFK, normalize
+from support.media import encode_bytes
 from test_client_imports import modules_after, server_modules
 
 KITTENS = DEV_CLEAN / "1988-24833-0000.flac"

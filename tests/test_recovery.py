@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import JFK, LONGFORM, create_job, start_server, upload, wait_for
-from media import repeat_to
+from support import JFK, LONGFORM, create_job, start_server, upload, wait_for
+from support.media import repeat_to
 
 
 def sha256(path) -> str:

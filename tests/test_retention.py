@@ -7,7 +7,7 @@ import secrets
 import sqlite3
 import time
 
-from conftest import JFK, create_job, start_server, upload, wait_for
+from support import JFK, create_job, start_server, upload, wait_for
 
 
 def backdate(server, *rows: tuple[str, str]) -> None:

@@ -22,7 +22,11 @@ import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import (
+from hark.cli import app
+from hark.settings import Settings
+from hark.store import Database, Store, Transcription, TranscriptionQuota, utcnow
+from hark.store.models import Base
+from support import (
     JFK,
     LONGFORM,
     REPO,
@@ -33,11 +37,7 @@ from conftest import (
     upload,
     wait_for,
 )
-from hark.cli import app
-from hark.settings import Settings
-from hark.store import Database, Store, Transcription, TranscriptionQuota, utcnow
-from hark.store.models import Base
-from media import repeat_to
+from support.media import repeat_to
 
 API_KEY = "hark_scale_" + secrets.token_hex(8)
 FAST_LEASES = {"lease_seconds": "3", "lease_renew_seconds": "0.5", "job_sweep_interval": "0.5"}

@@ -8,7 +8,7 @@ from soniox import SonioxClient
 from soniox.errors import SonioxConflictError, SonioxInvalidRequestError, SonioxNotFoundError
 from soniox.types import CreateTranscriptionConfig, TranslationConfig
 
-from conftest import HOTWORDS, JFK, normalize
+from support import HOTWORDS, JFK, normalize
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 

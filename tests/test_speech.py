@@ -8,16 +8,6 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import (
-    AUDIO,
-    DIARIZATION_FEATURES,
-    JFK,
-    MODELS,
-    assert_error,
-    create_job,
-    transcribe,
-    upload,
-)
 from hark.engine import (
     SAMPLE_RATE,
     EngineConfig,
@@ -34,6 +24,16 @@ from hark.engine.diarization import SpeakerTurn, assign_speakers, number_speaker
 from hark.engine.translation import Sentence
 from hark.service.models import ModelCatalog
 from scoring import read_stm, token_words, word_speaker_accuracy
+from support import (
+    AUDIO,
+    DIARIZATION_FEATURES,
+    JFK,
+    MODELS,
+    assert_error,
+    create_job,
+    transcribe,
+    upload,
+)
 
 SAMPLE = AUDIO / "diarization" / "pyannote_sample" / "sample.wav"
 STEREO = AUDIO / "telephony" / "stereo_diarization.wav"

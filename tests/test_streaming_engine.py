@@ -9,7 +9,6 @@ import jiwer
 import numpy as np
 import pytest
 
-from conftest import DEV_CLEAN, JFK, normalize
 from hark.engine import (
     END,
     FIN,
@@ -24,7 +23,8 @@ from hark.engine import (
     get_engine,
     stream_decoder,
 )
-from media import encode_bytes
+from support import DEV_CLEAN, JFK, normalize
+from support.media import encode_bytes
 
 CLIPS = ["1988-24833-0000.flac", "1988-24833-0001.flac", "3752-4944-0002.flac"]
 CHUNK = SAMPLE_RATE // 10  # 100 ms, as a live client sends

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import JFK, assert_error, transcribe
 from hark import subtitles
 from hark.client import Token
-from subtitle_parsing import check_cues, parse_srt, parse_vtt
+from support import JFK, assert_error, transcribe
+from support.subtitle_parsing import check_cues, parse_srt, parse_vtt
 
 
 def words(text: str, start: int = 0, step: int = 300, gap: int = 0, **extra) -> list[dict]:

@@ -13,7 +13,7 @@ from soniox import SonioxClient
 from soniox.types import RealtimeSTTConfig
 from websockets.sync.client import connect
 
-from conftest import JFK, assert_error, normalize
+from support import JFK, assert_error, normalize
 
 
 def sdk(server, api_key: str | None = None) -> SonioxClient:
@@ -78,7 +78,7 @@ def test_single_use_key_is_spent_by_its_first_session(server):
 
 
 def test_expired_key_is_refused_and_purged(tmp_path):
-    from conftest import start_server
+    from support import start_server
 
     srv = start_server(
         tmp_path / "hark", api_key="hark_test_purge_key_0001", workers="0", sweep_interval="0.5"

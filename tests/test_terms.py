@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HOTWORDS
 from hark.engine import EngineConfig, Token, TranscribeOptions, get_pipeline
 from hark.engine.terms import respell, spellings
+from support import HOTWORDS
 
 
 def words(*texts: str) -> list[Token]:

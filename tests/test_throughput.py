@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conftest import (
+from hark.client import Client
+from hark.client._plans import PollSchedule
+from hark.store.queue import fair_position
+from support import (
     JFK,
     TERMINAL,
     Server,
@@ -23,9 +26,6 @@ from conftest import (
     start_stack,
     upload,
 )
-from hark.client import Client
-from hark.client._plans import PollSchedule
-from hark.store.queue import fair_position
 
 HANG_SECONDS = 40  # a webhook receiver that answers this late (Hark waits webhook_timeout)
 

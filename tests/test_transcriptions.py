@@ -8,7 +8,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from conftest import (
+from support import (
     HOTWORDS,
     JFK,
     LONGFORM,
@@ -19,7 +19,7 @@ from conftest import (
     upload,
     wait_for,
 )
-from media import repeat_to, video_without_audio, write_wav
+from support.media import repeat_to, video_without_audio, write_wav
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 

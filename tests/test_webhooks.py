@@ -14,7 +14,7 @@ import pytest
 from soniox import SonioxClient
 from soniox.errors import InvalidWebhookSignatureError
 
-from conftest import (
+from support import (
     JFK,
     WEBHOOK_SECRET,
     assert_error,
