@@ -57,6 +57,14 @@ def _client_command(run: Callable[..., int]) -> Callable[..., int]:
     return command
 
 
+def _each(ids: list[str], action: Callable[[str], object], done: str) -> int:
+    """`action` on each id in turn, printing `done ID` after each (the first failure stops)."""
+    for item_id in ids:
+        action(item_id)
+        print(f"{done} {item_id}")
+    return 0
+
+
 class _JobFailed(Exception):
     pass
 
@@ -238,10 +246,7 @@ def files_delete(
 ) -> int:
     """Delete files by id."""
     with _client(api_key, base_url) as client:
-        for file_id in ids:
-            client.files.delete(file_id)
-            print(f"deleted {file_id}")
-    return 0
+        return _each(ids, client.files.delete, "deleted")
 
 
 jobs = typer.Typer(help="List, show, cancel or delete transcriptions.", no_args_is_help=True)
@@ -289,10 +294,7 @@ def jobs_cancel(
 ) -> int:
     """Cancel queued or processing transcriptions."""
     with _client(api_key, base_url) as client:
-        for job_id in ids:
-            client.stt.cancel(job_id)
-            print(f"cancelled {job_id}")
-    return 0
+        return _each(ids, client.stt.cancel, "cancelled")
 
 
 @jobs.command("delete")
@@ -304,10 +306,7 @@ def jobs_delete(
 ) -> int:
     """Delete transcriptions."""
     with _client(api_key, base_url) as client:
-        for job_id in ids:
-            client.stt.delete(job_id)
-            print(f"deleted {job_id}")
-    return 0
+        return _each(ids, client.stt.delete, "deleted")
 
 
 @_client_command

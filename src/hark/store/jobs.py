@@ -14,6 +14,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.orm import Session
 
 from .base import (
     DISPATCH_BATCH,
@@ -51,15 +52,20 @@ class JobsStore(WebhooksStore):
     def count_transcriptions(self, project_id: str) -> int:
         return self._count(Transcription, project_id)
 
+    @staticmethod
+    def _locked_status(s: Session, project_id: str, transcription_id: str) -> str | None:
+        """The job's status, its row locked until the transaction ends (None: no such job)."""
+        return s.scalar(
+            select(Transcription.status)
+            .where(Transcription.id == transcription_id, Transcription.project_id == project_id)
+            .with_for_update()
+        )
+
     def delete_transcription(self, project_id: str, transcription_id: str) -> str:
         """Return "deleted", "not_found" or the blocking status ("processing")."""
         with self.db.write() as s:
             # The row lock keeps a worker from claiming the job between check and delete.
-            status = s.scalar(
-                select(Transcription.status)
-                .where(Transcription.id == transcription_id, Transcription.project_id == project_id)
-                .with_for_update()
-            )
+            status = self._locked_status(s, project_id, transcription_id)
             if status is None:
                 return "not_found"
             if status == "processing":
@@ -192,11 +198,7 @@ class JobsStore(WebhooksStore):
         out at its next write (see update_processing). Return "cancelled", "not_found" or
         the status that cannot be cancelled ("completed", "error")."""
         with self.db.write() as s:
-            status = s.scalar(
-                select(Transcription.status)
-                .where(Transcription.id == transcription_id, Transcription.project_id == project_id)
-                .with_for_update()
-            )
+            status = self._locked_status(s, project_id, transcription_id)
             if status is None:
                 return "not_found"
             if status not in ("queued", "processing"):
