@@ -179,6 +179,30 @@ def test_websocket_authenticates_before_taking_audio(hardened):
     assert error["error_message"].startswith(INCORRECT_KEY)
 
 
+def test_raw_streams_of_too_many_channels_are_refused(hardened):
+    """Item 2: a raw realtime stream and a legacy gRPC upload of more than 8 channels are
+    refused with a clear error before any audio is taken."""
+    url = f"ws://127.0.0.1:{hardened.port}/transcribe-websocket"
+    config = {"api_key": hardened.api_key, "model": "stt-rt-v5", "audio_format": "pcm_s16le"}
+    with connect(url, open_timeout=30) as ws:
+        ws.send(json.dumps({**config, "sample_rate": 16000, "num_channels": 9}))
+        error = json.loads(ws.recv(timeout=30))
+    assert error["error_code"] == 400 and error["error_type"] == "too_many_channels", error
+    assert "at most 8" in error["error_message"]
+
+    from hark.api.grpc.messages import raw_format
+
+    wide = pb.TranscriptionConfig(
+        audio_format="pcm_s16le", sample_rate_hertz=16000, num_audio_channels=9
+    )
+    with pytest.raises(Exception, match="at most 8"):
+        raw_format(wide)
+    narrow = pb.TranscriptionConfig(
+        audio_format="pcm_s16le", sample_rate_hertz=16000, num_audio_channels=8
+    )
+    assert raw_format(narrow) == "pcm_s16le"
+
+
 def unchecked_cli(srv: Server, *args: str) -> subprocess.CompletedProcess:
     """`hark <args>` on the server's data directory, however it ends."""
     command = [sys.executable, "-m", "hark.cli", *args[:2], "--data-dir", str(srv.data_dir)]

@@ -1,7 +1,7 @@
 """Audio in, Transcript out. No HTTP and no database in here."""
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
+from .audio import MAX_CHANNELS, SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
 from .audio_stream import (
     CONTAINER_FORMATS,
     RAW_FORMATS,
@@ -32,6 +32,7 @@ __all__ = [
     "CONTAINER_FORMATS",
     "END",
     "FIN",
+    "MAX_CHANNELS",
     "RAW_FORMATS",
     "SAMPLE_RATE",
     "AudioDecodeError",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from .audio import SAMPLE_RATE, _reason
+from .audio import MAX_CHANNELS, SAMPLE_RATE, _reason
 from .transcript import AudioDecodeError
 
 # `audio_format` names (Soniox's) of containers the decoder recognizes by probing.
@@ -295,6 +295,11 @@ def check_format(audio_format: str, sample_rate: int | None, channels: int | Non
             raise AudioDecodeError(
                 "audio_format_incomplete",
                 f"audio_format {audio_format} needs sample_rate and num_channels.",
+            )
+        if channels > MAX_CHANNELS:
+            raise AudioDecodeError(
+                "too_many_channels",
+                f"num_channels is {channels}; raw audio may have at most {MAX_CHANNELS}.",
             )
     elif audio_format not in CONTAINER_FORMATS:
         raise AudioDecodeError(

@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hark import __version__
 from hark.service import FieldError, InvalidRequest, Transcription
 from hark.service.audio import CONTAINER_FORMATS as PROBED
-from hark.service.audio import RAW_FORMATS
+from hark.service.audio import MAX_CHANNELS, RAW_FORMATS
 from hark.service.files import MAX_REFERENCE_LENGTH
 from hark.service.models import ModelCatalog
 from hark.service.requests import CreateTranscription
@@ -100,6 +100,12 @@ def raw_format(config: pb.TranscriptionConfig) -> str | None:
         raise _invalid(
             f"audio_format {audio_format} needs sample_rate_hertz and num_audio_channels.",
             "config.sample_rate_hertz",
+        )
+    if config.num_audio_channels > MAX_CHANNELS:
+        raise _invalid(
+            f"num_audio_channels is {config.num_audio_channels}; raw audio may have at most "
+            f"{MAX_CHANNELS}.",
+            "config.num_audio_channels",
         )
     return audio_format
 
