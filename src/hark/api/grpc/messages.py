@@ -226,16 +226,23 @@ def result_responses(
     """The GetTranscribeAsyncResult stream for a transcript: at least one response, each
     with `result` set and at most `budget` bytes of words; per channel, one result (or
     more) for every channel from 0 to the highest that spoke, so their numbers leave no
-    gaps. Words carry no spaces (legacy clients join them with " ")."""
-    words: dict[int, list[pb.Word]] = {0: []}
+    gaps. Words are `explicit_space` words, as the live RPCs': spaces and punctuation are
+    words of their own, so the legacy async guide's `"".join(w.text ...)` prints a normally
+    spaced sentence while `" ".join` still separates the words."""
+    by_channel: dict[int, list[dict]] = {0: []}
     for token in tokens:
         if token["text"].strip():
             channel = int(token.get("channel") or 0) if per_channel else 0
-            words.setdefault(channel, []).append(word(token))
+            by_channel.setdefault(channel, []).append(token)
+    words: dict[int, list[pb.Word]] = {}
+    for channel, found in by_channel.items():
+        if found:  # each channel's text starts without a space
+            found = [{**found[0], "text": found[0]["text"].lstrip()}, *found[1:]]
+        words[channel] = spaced_words(found)
     processed = audio_ms or max(
         (w.start_ms + w.duration_ms for ws in words.values() for w in ws), default=0
     )
-    metadata = pb.TranscriptionMetadata(package_version=f"hark {__version__}", explicit_space=False)
+    metadata = pb.TranscriptionMetadata(package_version=f"hark {__version__}", explicit_space=True)
     for channel in range(max(words) + 1):
         found = words.get(channel, [])
         speakers = [pb.ResultSpeaker(speaker=s) for s in sorted({w.speaker for w in found} - {0})]
