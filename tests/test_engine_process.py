@@ -196,16 +196,19 @@ def realtime(server: Server, context: str) -> list[dict]:
         return [json.loads(m) for m in ws]
 
 
-def test_realtime_sessions_are_retried_and_failed_the_same_way(faulty):
-    once = realtime(faulty, fault("sigsegv@asr:once")["context"]["text"])
-    assert "country" in "".join(t["text"] for t in once[0]["tokens"]), once
-    assert once[-1]["finished"]
-    (failed,) = realtime(faulty, fault("sigill@decode")["context"]["text"])
-    assert failed == {
-        "error_code": 500,
-        "error_message": "The speech engine crashed (SIGILL, illegal instruction) during "
-        "audio decoding. It was tried 3 times.",
-    }
+def test_a_crashed_engine_ends_its_live_sessions_with_an_error(faulty):
+    """A live session's recogniser lives in the engine process: a native fault there ends
+    the session with an error message (its state cannot be replayed), never the API, and
+    the next session runs on a fresh engine process."""
+    with api_answering(faulty):
+        failed = realtime(faulty, fault("sigsegv@asr")["context"]["text"])
+    assert failed[-1]["error_code"] == 500, failed
+    assert failed[-1]["error_type"] == "engine_crashed"
+    assert "crashed (SIGSEGV" in failed[-1]["error_message"]
+    assert "speech recognition" in failed[-1]["error_message"]
+    after = realtime(faulty, "")
+    assert "country" in "".join(t["text"] for m in after for t in m.get("tokens", ())), after
+    assert after[-1]["finished"]
 
 
 def test_fault_injection_is_off_unless_enabled(api):

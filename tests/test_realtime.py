@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import jiwer
 import numpy as np
 import pytest
 from soniox import AsyncSonioxClient, SonioxClient
@@ -88,8 +89,10 @@ def test_sync_sdk_live_tokens_finalize_pause_resume(server):
     assert texts.count("<fin>") == 1
     fin = texts.index("<fin>")
     assert normalize("".join(texts[:fin])).endswith("fellow americans")
-    text = normalize(final_text(e for _, e, _ in events))
-    assert "ask not what your country can do for you" in text
+    # Pausing cuts the audio mid-speech: the words around the cut may come out a little
+    # differently from one run to the next, so the whole is held to a word error rate.
+    text = normalize(final_text(e for _, e, _ in events).replace("<fin>", " "))
+    assert jiwer.wer(normalize(JFK.with_suffix(".txt").read_text()), text) <= 0.15, text
     assert "for your country" in text
     for _, event, _ in events:
         assert event.final_audio_proc_ms <= event.total_audio_proc_ms

@@ -116,7 +116,7 @@ def test_realtime_client_and_stream_command_load_nothing_of_the_server():
         "from hark.client import Client, AsyncClient\n"
         "Client(api_key='k').realtime.stt.connect(config={'model': 'stt-rt-v5'})\n"
         "AsyncClient(api_key='k').realtime.stt.connect()\n"
-        "import hark.cli_stream"
+        "import hark.cli.stream"
     )
     modules = modules_after(code)
     assert "hark.client.realtime" in modules

@@ -140,9 +140,22 @@ class Pipeline:
         self._streams[stream_id] = StreamingRecognizer(self.asr, options, config)
 
     def stream_feed(
-        self, stream_id: str, samples: np.ndarray, decode: bool = True, **_: object
+        self,
+        stream_id: str,
+        samples: np.ndarray,
+        decode: bool = True,
+        on_stage: StageCallback | None = None,
+        **_: object,
     ) -> StreamUpdate | None:
-        return self._stream(stream_id).feed(samples, decode)
+        stream = self._stream(stream_id)
+        if on_stage:
+            on_stage("asr")
+        return stream.feed(samples, decode)
+
+    def stream_prompt(self, stream_id: str) -> str | None:
+        """The prompt a stream was opened with (test-only faults are keyed on it)."""
+        stream = self._streams.get(stream_id)
+        return stream.options.prompt if stream else None
 
     def stream_finalize(
         self, stream_id: str, marker: str | None = FIN, **_: object

@@ -587,7 +587,11 @@ def _run(
     # Stages and progress always travel: they are the request's signs of life.
     hooks = {name: forward(name) for name in {*callbacks, "on_progress", "on_stage"}}
     if faults is not None:
-        prompt = _bound(method, args, kwargs).get("options", TranscribeOptions()).prompt
+        bound = _bound(method, args, kwargs)
+        if "options" in bound:
+            prompt = bound["options"].prompt
+        else:  # a live stream's call: the prompt it was opened with
+            prompt = pipeline.stream_prompt(bound.get("stream_id", ""))
         report_stage = hooks["on_stage"]
 
         def on_stage(name: str) -> None:
