@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from hark.service import File, Transcription, TranscriptRow, mask
 from hark.service.transcriptions import JobStatus
@@ -134,6 +134,15 @@ class TranscriptOut(BaseModel):
     # was last corrected (null: never). Word edits show in `text` and `tokens` themselves.
     speaker_names: dict[str, str] | None = None
     edited_at: datetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _soniox_shape_unless_corrected(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """An uncorrected transcript is exactly Soniox's `{id, text, tokens}`."""
+        data = handler(self)
+        for name in ("speaker_names", "edited_at"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
     @classmethod
     def of(cls, row: TranscriptRow) -> TranscriptOut:

@@ -276,3 +276,14 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     resource_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# Full-text search lives outside the ORM models, owned by migration 0010: on SQLite an FTS5
+# virtual table (and the shadow tables SQLite keeps for it), on PostgreSQL an expression GIN
+# index. Schema comparisons (autogenerate, tests) leave these alone.
+SEARCH_OBJECTS = ("transcript_search", "ix_transcripts_search")
+
+
+def managed_by_models(obj: object, name: str | None, type_: str, *_: object) -> bool:
+    """For Alembic's `include_object`: False for the search objects above."""
+    return not (name or "").startswith(SEARCH_OBJECTS)
