@@ -117,6 +117,16 @@ def test_prompt_and_terms_reach_the_decoder(engine):
     assert text.endswith(FIN)
 
 
+def test_context_terms_are_spelled_as_given_live(engine):
+    """As in batch (terms.py): whatever casing the decoder picks for a context term,
+    streamed tokens carry the term as the user spelled it (within one update: a term of
+    several words committed across two updates keeps the decoder's spelling)."""
+    recognizer = StreamingRecognizer(engine, TranscribeOptions(hotwords=("AMERICANS",)))
+    updates = [*stream(recognizer, decode_audio(JFK)), recognizer.finalize()]
+    final = "".join(t.text for u in updates for t in u.final)
+    assert "fellow AMERICANS" in final, final
+
+
 def _encode(container: str, codec: str, rate: int, channels: int = 1) -> bytes:
     return encode_bytes(JFK, container, codec, rate, channels)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .asr import WhisperEngine
 from .audio import SAMPLE_RATE
+from .terms import respell, spellings
 from .transcript import Token, TranscribeOptions, ends_sentence
 
 FIN = "<fin>"  # answers a finalize request: everything before it is final
@@ -65,6 +66,7 @@ class StreamingRecognizer:
         self.engine = engine
         self.options = options
         self.config = config
+        self._spellings = spellings(options.hotwords, options.prompt)
         self._buffer = np.zeros(0, np.float32)
         self._offset = 0  # stream sample index of _buffer[0]
         self._received = 0
@@ -197,7 +199,11 @@ class StreamingRecognizer:
         else:
             final_ms = max(self._committed_end_ms, self._ms(0))
         self._final_ms = max(self._final_ms, final_ms)
-        return StreamUpdate(final, list(self._previous), self._final_ms, self.total_ms)
+        # Context terms come out as the user spelled them, as in batch (terms.py).
+        tentative = respell(list(self._previous), self._spellings)
+        return StreamUpdate(
+            respell(final, self._spellings), tentative, self._final_ms, self.total_ms
+        )
 
     def _speech(self) -> list[dict]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
