@@ -122,19 +122,16 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
         engine process (where this process runs one) has not failed to load. What a failing
         check ran into (host names, paths) is shown only to a caller with a valid key."""
         checks = hark.readiness()
-        detailed = all(result == "ok" for result in checks.values()) or _authenticated(
-            authorization
-        )
-        if not detailed:
+        engine = hark.engine_status()
+        engine_failed = engine is not None and str(engine["status"]).startswith("error")
+        ready = all(result == "ok" for result in checks.values()) and not engine_failed
+        # The key is looked up only when there is something to hide, and once.
+        if not ready and not _authenticated(authorization):
             checks = {name: "ok" if result == "ok" else "error" for name, result in checks.items()}
+            engine = {"status": "error"} if engine_failed else engine
         body: dict[str, object] = {"checks": checks}
-        ready = all(result == "ok" for result in checks.values())
-        if (engine := hark.engine_status()) is not None:
-            failed = str(engine["status"]).startswith("error")
-            if failed and not _authenticated(authorization):
-                engine = {"status": "error"}
+        if engine is not None:
             body["engine"] = engine
-            ready = ready and not failed
         body = {"status": "ready" if ready else "unavailable", **body}
         return JSONResponse(body, status_code=200 if ready else 503)
 

@@ -235,13 +235,12 @@ def keys_create(
     return 0
 
 
-def _project_secret(kind: str, data_dir: Path | None, project: str, new: str | None) -> int:
+def _project_secret(which: str, data_dir: Path | None, project: str, new: str | None) -> int:
+    """Show or set a project secret: `which` names the Store method (invox_secret, ...)."""
     if new is not None and not new.strip():
         print("error: --set: an empty secret would leave callbacks unsigned", file=sys.stderr)
         return 2
-    store = _admin(data_dir).store
-    secret = store.invox_secret if kind == "invox" else store.webhook_secret
-    print(secret(project, new) or "")
+    print(getattr(_admin(data_dir).store, which)(project, new) or "")
     return 0
 
 
@@ -255,7 +254,7 @@ def keys_invox_secret(
     data_dir: DataDir = None, project: Project = "default", set_to: SetSecret = None
 ) -> int:
     """Show (or --set) the secret a project's Invox callbacks are signed with."""
-    return _project_secret("invox", data_dir, project, set_to)
+    return _project_secret("invox_secret", data_dir, project, set_to)
 
 
 @keys.command("webhook-secret")
@@ -264,7 +263,7 @@ def keys_webhook_secret(
 ) -> int:
     """Show (or --set) the secret a project's webhooks are signed with (instead of
     HARK_WEBHOOK_SIGNING_SECRET)."""
-    return _project_secret("webhook", data_dir, project, set_to)
+    return _project_secret("webhook_secret", data_dir, project, set_to)
 
 
 @keys.command("private-networks")
