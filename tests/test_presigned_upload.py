@@ -8,13 +8,14 @@ import asyncio
 import secrets
 import subprocess
 import sys
-from urllib.parse import urlsplit
+import time
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from hark.client import AsyncClient, Client, UploadUrl
-from support import JFK, assert_error, create_job, upload, wait_for
+from support import JFK, assert_error, create_job, start_stack, upload, wait_for
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
 
@@ -77,7 +78,7 @@ def test_put_to_the_url_creates_the_file(api, server):
 
 def test_the_first_use_takes_in_an_s3_upload_wherever_it_is(api, server):
     """A transcription (or a count) is a first use too."""
-    target = upload_url(api)
+    target = upload_url(api, size=len(FLAC))
     assert put(target["upload_url"], FLAC, None).is_success
     if on_s3(server):
         count = api.get("/files/count").json()["total"]
@@ -92,7 +93,7 @@ def test_uploads_count_against_the_quotas(server):
     project = "presigned-quota-" + secrets.token_hex(3)
     server.hark("limits", f"--project={project}", "--max-files=1")
     with server.client(server.new_key(project)) as api:
-        target = upload_url(api)
+        target = upload_url(api, size=len(FLAC))  # on S3: S3's own URL, checked on first use
         first = upload(api, JFK)  # the project is now full
         assert_error(api.post("/files/upload-url", json={"filename": "x.wav"}), 400)
         stored = set(server.stored_blobs())
@@ -164,3 +165,39 @@ def test_sdk_and_cli(server):
     assert (name, int(size)) == ("jfk.flac", len(FLAC))
     with server.client() as api:
         assert api.delete(f"/files/{file_id}").status_code == 204
+
+
+def test_s3_urls_sign_the_size_and_a_used_one_leaves_nothing_behind(services, tmp_path):
+    """Its own API process on S3 (no worker), with a quick retention sweep."""
+    stack = start_stack(
+        services, tmp_path, "hark_s3_" + secrets.token_hex(8), workers=0, sweep_interval="0.5"
+    )
+    server = stack.apis[0]
+    try:
+        with server.client() as api:
+            # No declared size: S3 could not hold the PUT to the quotas, so Hark receives it.
+            unsized = upload_url(api)["upload_url"]
+            assert unsized.startswith(f"http://127.0.0.1:{server.port}/v1/uploads/")
+
+            target = upload_url(api, size=len(FLAC), content_type="audio/flac")
+            query = parse_qs(urlsplit(target["upload_url"]).query)
+            assert "content-length" in query["X-Amz-SignedHeaders"][0].split(";")
+            assert put(target["upload_url"], FLAC).is_success
+            assert api.get(f"/files/{target['file_id']}").json()["size"] == len(FLAC)
+            kept = set(server.stored_blobs())  # the file's audio, under a key of its own
+
+            # The URL still works until it expires: a second PUT leaves an object no file owns.
+            assert put(target["upload_url"], FLAC).is_success
+            assert len(set(server.stored_blobs()) - kept) == 1
+            stack.sql(
+                "UPDATE presigned_uploads SET expires_at = expires_at - interval '2 days' "
+                "WHERE id = %s RETURNING id",
+                target["file_id"],
+            )
+            deadline = time.monotonic() + 30
+            while set(server.stored_blobs()) != kept:
+                assert time.monotonic() < deadline, "the used URL's object is still there"
+                time.sleep(0.25)
+            assert api.get(f"/files/{target['file_id']}").json()["size"] == len(FLAC)
+    finally:
+        stack.stop()

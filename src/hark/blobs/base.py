@@ -77,10 +77,10 @@ class BlobStore(Protocol):
         ...
 
     def presigned_put(
-        self, key: str, expires_in: int, content_type: str | None, size: int | None
+        self, key: str, expires_in: int, content_type: str | None, size: int
     ) -> str | None:
-        """A URL a client can PUT the blob `key` to without credentials (signed for this
-        Content-Type and Content-Length when given), or None when the storage cannot take
+        """A URL a client can PUT the blob `key` to without credentials, signed for exactly
+        `size` bytes (and this Content-Type when given), or None when the storage cannot take
         uploads itself (Hark then receives the PUT)."""
         ...
 

@@ -87,7 +87,7 @@ class LocalBlobStore:
         return uuid.uuid4().hex
 
     def presigned_put(
-        self, key: str, expires_in: int, content_type: str | None, size: int | None
+        self, key: str, expires_in: int, content_type: str | None, size: int
     ) -> None:
         return None  # a directory has no URLs: Hark receives the PUT itself
 

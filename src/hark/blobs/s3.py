@@ -233,13 +233,12 @@ class S3BlobStore:
         return uuid.uuid4().hex
 
     def presigned_put(
-        self, key: str, expires_in: int, content_type: str | None, size: int | None
+        self, key: str, expires_in: int, content_type: str | None, size: int
     ) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self.object_key(key)}
+        params["ContentLength"] = size  # a signed header: S3 refuses any other length
         if content_type:
             params["ContentType"] = content_type
-        if size is not None:
-            params["ContentLength"] = size
         return self.client.generate_presigned_url(
             "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
         )

@@ -1,9 +1,10 @@
 """Pre-signed uploads: a URL handed out first, the audio PUT to it later without an API key.
 
 Hark's own (`POST /v1/files/upload-url`) and the Invox API's (generate-presigned-url) share
-this. With S3 storage, Hark's own URL is S3's own pre-signed PUT and the object is taken in
-when its file id is first used (FileService.take_in); otherwise, and always for Invox,
-Hark receives the PUT: the URL carries a random single-use token, stored only as a hash.
+this. With S3 storage and a declared size, Hark's own URL is S3's own pre-signed PUT (the
+size signed as its Content-Length) and the object is taken in when its file id is first used
+(FileService.take_in); otherwise, and always for Invox, Hark receives the PUT: the URL
+carries a random single-use token, stored only as a hash.
 """
 
 from __future__ import annotations
@@ -103,8 +104,14 @@ class UploadService:
             client_reference_id=request.client_reference_id,
         )
         key = self.blobs.new_key()
-        direct = self.blobs.presigned_put(
-            key, int(self.ttl.total_seconds()), request.content_type, request.size
+        # S3 holds a PUT to the quotas only through the Content-Length its URL signs: without
+        # a declared size, Hark receives the PUT itself and counts the bytes as they arrive.
+        direct = (
+            None
+            if request.size is None
+            else self.blobs.presigned_put(
+                key, int(self.ttl.total_seconds()), request.content_type, request.size
+            )
         )
         if direct is None:
             return self.open_slot(project_id, slot, base_url)

@@ -167,14 +167,15 @@ class UploadsStore(StoreBase):
         self, unfinished_before: datetime, created_before: datetime | None
     ) -> list[str]:
         """Forget upload URLs never used by `unfinished_before` (past their expiry), and all
-        those created before `created_before` (retention). Returns the storage keys S3 could
-        still hold an object at, for the caller to delete."""
+        those created before `created_before` (retention); and the keys of used URLs that
+        expired by then. Returns the storage keys S3 could still hold an object at, for the
+        caller to delete."""
         expired = and_(
             PresignedUpload.state != "done", PresignedUpload.expires_at < unfinished_before
         )
         if created_before is not None:
             expired = or_(expired, PresignedUpload.created_at < created_before)
-        keys: list[str] = []
+        keys = self._forget_used_upload_keys(unfinished_before)
         while True:
             with self.db.write() as s:
                 rows = s.execute(
@@ -187,3 +188,17 @@ class UploadsStore(StoreBase):
             keys += [key for _, key in rows if key]
             if len(rows) < EXPIRE_BATCH:
                 return keys
+
+    def _forget_used_upload_keys(self, expired_before: datetime) -> list[str]:
+        """The keys of S3 URLs that were used and have expired since `expired_before`:
+        take-in moved their object away, but another PUT before the URL expired may have
+        left a new one there, which no file owns."""
+        used = and_(
+            PresignedUpload.state.in_(("done", "refused")),
+            PresignedUpload.storage_key.is_not(None),
+            PresignedUpload.expires_at < expired_before,
+        )
+        with self.db.write() as s:
+            keys = list(s.scalars(select(PresignedUpload.storage_key).where(used)))
+            s.execute(update(PresignedUpload).where(used).values(storage_key=None))
+        return [key for key in keys if key]
