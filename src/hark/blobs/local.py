@@ -86,9 +86,7 @@ class LocalBlobStore:
     def new_key(self) -> str:
         return uuid.uuid4().hex
 
-    def presigned_put(
-        self, key: str, expires_in: int, content_type: str | None, size: int
-    ) -> None:
+    def presigned_put(self, key: str, expires_in: int, content_type: str | None, size: int) -> None:
         return None  # a directory has no URLs: Hark receives the PUT itself
 
     def adopt(self, key: str) -> None:

@@ -232,9 +232,7 @@ class S3BlobStore:
     def new_key(self) -> str:
         return uuid.uuid4().hex
 
-    def presigned_put(
-        self, key: str, expires_in: int, content_type: str | None, size: int
-    ) -> str:
+    def presigned_put(self, key: str, expires_in: int, content_type: str | None, size: int) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self.object_key(key)}
         params["ContentLength"] = size  # a signed header: S3 refuses any other length
         if content_type:
