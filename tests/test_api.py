@@ -171,6 +171,58 @@ def test_openapi_docs_are_served(server):
     assert "/files" not in spec["paths"]
 
 
+def test_openapi_links_and_create_examples_lead_to_real_resources(server, api):
+    """What schemathesis's stateful phase relies on (tests/test_fuzz.py): every link names an
+    operation of the document and parameters it has; the file upload's example uploads, its
+    link to a transcription takes that file's id, and each JSON create's example is valid."""
+    from hark.service import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
+
+    paths = httpx.get(f"http://127.0.0.1:{server.port}/openapi.json").json()["paths"]
+    links = 0
+    for operations in paths.values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    path, _, method = link["operationRef"].removeprefix("#/paths/").rpartition("/")
+                    target = paths[path.replace("~1", "/")][method]
+                    names = {p["name"] for p in target.get("parameters", ())}
+                    assert set(link.get("parameters", {})) <= names, link
+                    assert "requestBody" in target or "requestBody" not in link, link
+                    links += 1
+    assert links >= 15
+
+    def body(path: str, media_type: str = "application/json") -> dict:
+        return paths[path]["post"]["requestBody"]["content"][media_type]["example"]
+
+    example = body("/v1/files", "multipart/form-data")
+    audio = example["file"].encode()
+    assert audio.startswith(b"RIFF") and audio[8:12] == b"WAVE"
+    reference = {"client_reference_id": example["client_reference_id"]}
+    uploaded = api.post("/files", files={"file": ("example.wav", audio)}, data=reference)
+    assert uploaded.status_code == 201, uploaded.text
+    file_id = uploaded.json()["id"]
+    assert api.get(f"/files/{file_id}/audio").content == audio
+    link = paths["/v1/files"]["post"]["responses"]["201"]["links"]["TranscribeFile"]
+    request = {
+        k: file_id if v == "$response.body#/id" else v for k, v in link["requestBody"].items()
+    }
+    job = api.post("/transcriptions", json=request)
+    assert job.status_code == 201, job.text
+    assert job.json()["file_id"] == file_id
+    api.delete(f"/transcriptions/{job.json()['id']}")
+    # The JSON creates' examples pass their validation (POSTed where that reaches nothing
+    # outside: a transcription's example names an audio_url on the internet).
+    CreateTranscription.model_validate(body("/v1/transcriptions"))
+    InvoxPresign.model_validate(body("/api/v1/generate-presigned-url"))
+    for path, model in (
+        ("/v1/files/upload-url", CreateUploadUrl),
+        ("/v1/auth/temporary-api-key", CreateTemporaryKey),
+    ):
+        model.model_validate(body(path))
+        created = api.post(path.removeprefix("/v1"), json=body(path))
+        assert created.status_code in (200, 201), created.text
+
+
 def test_liveness_readiness_and_metrics(server, api):
     root = f"http://127.0.0.1:{server.port}"
     assert httpx.get(root + "/healthz").json() == {"status": "ok"}

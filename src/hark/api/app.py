@@ -149,21 +149,77 @@ def create_app(hark: Hark, manage_lifecycle: bool = True) -> FastAPI:
     return app
 
 
-# OpenAPI links: the id a create returns is what the get/delete/transcript routes take, so
-# clients and tools (schemathesis's stateful phase) can follow one from the other.
+# OpenAPI links: the id a create returns is what the routes on that resource take, so
+# clients and tools (schemathesis's stateful phase) can follow one from the other; and an
+# example of each create's body that succeeds on any server.
+_ID = "$response.body#/id"
 _FILE = "/v1/files/{file_id}"
 _JOB = "/v1/transcriptions/{transcription_id}"
-_LINKS = {
-    "/v1/files": {
-        "GetFile": (_FILE, "get", "file_id"),
-        "DeleteFile": (_FILE, "delete", "file_id"),
+_MODEL = "stt-async-v5"
+_ON_JOB = {"transcription_id": _ID}
+_FIRST_MODEL = "$response.body#/data/0/id"  # OpenAI's list, which /v1/models/{id} serves
+# (path, method, status) -> link name -> (target path, method, parameters, request body)
+_LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict, dict | None]]] = {
+    ("/v1/files", "post", "201"): {
+        "GetFile": (_FILE, "get", {"file_id": _ID}, None),
+        "GetFileAudio": (_FILE + "/audio", "get", {"file_id": _ID}, None),
+        "DeleteFile": (_FILE, "delete", {"file_id": _ID}, None),
+        "TranscribeFile": ("/v1/transcriptions", "post", {}, {"model": _MODEL, "file_id": _ID}),
     },
-    "/v1/transcriptions": {
-        "GetTranscription": (_JOB, "get", "transcription_id"),
-        "DeleteTranscription": (_JOB, "delete", "transcription_id"),
-        "GetTranscript": (_JOB + "/transcript", "get", "transcription_id"),
+    ("/v1/uploads/{file_id}", "put", "201"): {
+        "GetFile": (_FILE, "get", {"file_id": _ID}, None),
+        "TranscribeFile": ("/v1/transcriptions", "post", {}, {"model": _MODEL, "file_id": _ID}),
+    },
+    ("/v1/transcriptions", "post", "201"): {
+        "GetTranscription": (_JOB, "get", _ON_JOB, None),
+        "DeleteTranscription": (_JOB, "delete", _ON_JOB, None),
+        "CancelTranscription": (_JOB + "/cancel", "post", _ON_JOB, None),
+        "GetTranscript": (_JOB + "/transcript", "get", _ON_JOB, None),
+        "EditTranscript": (_JOB + "/transcript", "patch", _ON_JOB, None),
+        "GetTranscriptEdits": (_JOB + "/transcript/edits", "get", _ON_JOB, None),
+        "ExportTranscript": (_JOB + "/export", "get", _ON_JOB, None),
+    },
+    ("/v1/models", "get", "200"): {
+        "GetModel": ("/v1/models/{model_id}", "get", {"model_id": _FIRST_MODEL}, None),
+    },
+    ("/api/v1/generate-presigned-url", "post", "200"): {
+        "GetTranscription": (
+            "/api/v1/get-transcription",
+            "post",
+            {},
+            {"requestId": "$response.body#/requestId"},
+        ),
     },
 }
+# A 44-byte WAV header and 16 samples of silence: a tiny real audio file that is also text,
+# as an example in a JSON document must be (11,025 Hz keeps every header byte below 0x80).
+_TINY_WAV = (
+    b"RIFF" + (36 + 32).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (11025).to_bytes(4, "little")
+    + (22050).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    + b"data" + (32).to_bytes(4, "little") + bytes(32)
+).decode("ascii")  # fmt: skip
+_EXAMPLES: dict[tuple[str, str, str], dict] = {
+    ("/v1/files", "post", "multipart/form-data"): {
+        "file": _TINY_WAV,
+        "client_reference_id": "example-1",
+    },
+    ("/v1/transcriptions", "post", "application/json"): {
+        "model": _MODEL,
+        "audio_url": "https://media.example.com/visit-0412.wav",
+        "client_reference_id": "visit-0412",
+    },
+    ("/v1/files/upload-url", "post", "application/json"): {"filename": "visit-0412.wav"},
+    ("/v1/auth/temporary-api-key", "post", "application/json"): {
+        "usage_type": "transcribe_websocket",
+        "expires_in_seconds": 60,
+    },
+    ("/api/v1/generate-presigned-url", "post", "application/json"): {"mimeType": "audio/wav"},
+}
+
+
+def _ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("/", "~1") + "/" + method
 
 
 def _document_links(app: FastAPI) -> None:
@@ -172,14 +228,19 @@ def _document_links(app: FastAPI) -> None:
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = generate()
-            for create, links in _LINKS.items():
-                schema["paths"][create]["post"]["responses"]["201"]["links"] = {
-                    name: {
-                        "operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
-                        "parameters": {parameter: "$response.body#/id"},
-                    }
-                    for name, (path, method, parameter) in links.items()
-                }
+            paths = schema["paths"]
+            for (path, method, status), links in _LINKS.items():
+                documented = {}
+                for name, (target, target_method, parameters, body) in links.items():
+                    link: dict = {"operationRef": _ref(target, target_method)}
+                    if parameters:
+                        link["parameters"] = parameters
+                    if body is not None:
+                        link["requestBody"] = body
+                    documented[name] = link
+                paths[path][method]["responses"][status]["links"] = documented
+            for (path, method, media_type), example in _EXAMPLES.items():
+                paths[path][method]["requestBody"]["content"][media_type]["example"] = example
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -40,8 +40,46 @@ IdempotencyKey = Annotated[
 
 # -- files -------------------------------------------------------------------------------
 
+# The upload routes read their bodies themselves (streamed, see upload.py), so FastAPI cannot
+# document them: these say what they take.
+UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "audio"},
+                        "client_reference_id": {"type": "string", "maxLength": 256},
+                    },
+                }
+            }
+        },
+    }
+}
+PUT_BODY = {
+    "parameters": [
+        {
+            "name": "token",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "The token in the upload URL (authorizes one upload).",
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The audio, as the raw body (with the URL's `content_type`, if any).",
+    },
+}
 
-@router.post("/files", status_code=201, response_model=FileOut, tags=["files"])
+
+@router.post(
+    "/files", status_code=201, response_model=FileOut, tags=["files"], openapi_extra=UPLOAD_FORM
+)
 async def upload_file(
     request: Request,
     hark: HarkDep,
@@ -72,7 +110,13 @@ def create_upload_url(
     return UploadUrlOut(upload_url=url.url, file_id=url.upload.file_id, expires_at=url.expires_at)
 
 
-@router.put("/uploads/{file_id}", status_code=201, response_model=FileOut, tags=["files"])
+@router.put(
+    "/uploads/{file_id}",
+    status_code=201,
+    response_model=FileOut,
+    tags=["files"],
+    openapi_extra=PUT_BODY,
+)
 async def put_upload(file_id: str, request: Request, hark: HarkDep) -> FileOut:
     """The PUT target of an upload URL (no API key: the URL's token authorizes it once)."""
     receiving = await receive_put(request, hark.uploads, "file", file_id)
