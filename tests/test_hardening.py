@@ -642,15 +642,40 @@ def test_what_hark_writes_is_private_to_its_user(hardened):
         assert mode & 0o077 == 0, (path, oct(mode))  # 0600 files, 0700 directories
 
 
-def test_transcript_reads_and_exports_are_audited(tenants):
+def test_transcript_and_audio_reads_and_exports_are_audited(tenants):
     audit_log = Path(tenants.env["HARK_AUDIT_LOG"])
     with tenants.client() as api:
         job, transcript = transcribe(api, JFK)
         assert transcript is not None
-        assert api.get(f"/transcriptions/{job['id']}/transcript?format=srt").status_code == 200
+        base = f"/transcriptions/{job['id']}"
+        assert api.get(f"{base}/transcript?format=srt").status_code == 200
+        assert api.get(f"{base}/export?format=docx").status_code == 200
+        edit = {"tokens": {"0": transcript["tokens"][0]["text"]}}
+        assert api.patch(f"{base}/transcript", json=edit).status_code == 200
+        assert api.get(f"{base}/transcript/edits").status_code == 200
+        assert api.get("/search", params={"q": "country"}).json()["hits"]
+        assert api.get(f"/files/{job['file_id']}/audio").status_code == 200
+        openai_door = api.post(
+            "/audio/transcriptions",
+            files={"file": ("jfk.flac", JFK.read_bytes())},
+            data={"model": "whisper-1"},
+            timeout=120,
+        )
+        assert "country" in openai_door.json()["text"]
     lines = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert [line["action"] for line in lines if line["via"] == "openai"] == ["transcript.read"]
     mine = [line for line in lines if line["resource"] == job["id"]]
-    assert [line["action"] for line in mine] == ["transcript.read", "transcript.export.srt"]
+    assert [line["action"] for line in mine] == [
+        "transcript.read",
+        "transcript.export.srt",
+        "transcript.download.docx",
+        "transcript.edit",
+        "transcript.edits.read",
+        "transcript.search",
+    ]
+    audio = [line for line in lines if line["resource"] == job["file_id"]]
+    assert [line["action"] for line in audio] == ["audio.read"]
+    mine += audio
     for line in mine:
         assert line["key"] == "sha256:" + hashlib.sha256(tenants.api_key.encode()).hexdigest()[:8]
         assert line["via"] == "rest" and line["project"] and line["time"]

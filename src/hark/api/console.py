@@ -10,7 +10,7 @@ from pathlib import Path, PurePath
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 
@@ -18,7 +18,7 @@ from hark import subtitles
 from hark.exports import render_docx
 from hark.service import TranscriptEdit
 
-from .deps import HarkDep, ProjectDep
+from .deps import HarkDep, ProjectDep, caller_key
 from .schemas import SearchHitOut, SearchResults, TranscriptEditList, TranscriptOut
 
 router = APIRouter()
@@ -82,6 +82,7 @@ def disposition(kind: str, filename: str) -> str:
 )
 async def get_file_audio(
     file_id: str,
+    request: Request,
     hark: HarkDep,
     project_id: ProjectDep,
     range_header: Annotated[str | None, Header(alias="Range", include_in_schema=False)] = None,
@@ -89,6 +90,7 @@ async def get_file_audio(
     """Hark extension: the file's audio as uploaded, with HTTP Range support (`206 Partial
     Content`), so players can seek."""
     file, media_type = await run_in_threadpool(hark.files.audio, project_id, file_id)
+    hark.audit.record("audio.read", project_id, file_id, caller_key(request), "rest")
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": disposition("inline", file.filename),
@@ -120,13 +122,16 @@ async def get_file_audio(
 def edit_transcript(
     transcription_id: str,
     body: Annotated[TranscriptEdit, Body()],
+    request: Request,
     hark: HarkDep,
     project_id: ProjectDep,
 ) -> TranscriptOut:
     """Hark extension: name speakers (`speaker_names`: `{"1": "Dr. Ruiz"}`, an empty name
     forgets one) and correct words (`tokens`: `{"12": "Ruiz"}`, token index to new text;
     timings never change). Every rendering of the transcript uses the corrections."""
-    return TranscriptOut.of(hark.corrections.edit(project_id, transcription_id, body))
+    edited = hark.corrections.edit(project_id, transcription_id, body)
+    hark.audit.record("transcript.edit", project_id, transcription_id, caller_key(request), "rest")
+    return TranscriptOut.of(edited)
 
 
 @router.get(
@@ -135,10 +140,13 @@ def edit_transcript(
     tags=["transcriptions"],
 )
 def transcript_edits(
-    transcription_id: str, hark: HarkDep, project_id: ProjectDep
+    transcription_id: str, request: Request, hark: HarkDep, project_id: ProjectDep
 ) -> TranscriptEditList:
     """Hark extension: the transcript's corrections, oldest first (the last 200)."""
-    return TranscriptEditList(edits=hark.corrections.history(project_id, transcription_id))
+    edits = hark.corrections.history(project_id, transcription_id)
+    key = caller_key(request)
+    hark.audit.record("transcript.edits.read", project_id, transcription_id, key, "rest")
+    return TranscriptEditList(edits=edits)
 
 
 # -- export ------------------------------------------------------------------------------
@@ -151,6 +159,7 @@ def transcript_edits(
 )
 def export_transcript(
     transcription_id: str,
+    request: Request,
     hark: HarkDep,
     project_id: ProjectDep,
     format: Annotated[ExportFormat, Query(description="txt, srt, vtt, json or docx.")] = "txt",
@@ -158,6 +167,8 @@ def export_transcript(
     """Hark extension: the transcript as a download named after the file (`talk.srt`)."""
     job = hark.transcriptions.get(project_id, transcription_id)
     row = hark.transcriptions.transcript(project_id, transcription_id)
+    action = f"transcript.download.{format}"
+    hark.audit.record(action, project_id, transcription_id, caller_key(request), "rest")
     stem = PurePath(job.filename).stem or "transcript"
     if format == "docx":
         content: str | bytes = render_docx(job.filename, row.tokens, row.speaker_names)
@@ -178,6 +189,7 @@ def export_transcript(
 
 @router.get("/search", response_model=SearchResults, tags=["transcriptions"])
 def search(
+    request: Request,
     hark: HarkDep,
     project_id: ProjectDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words to find.")],
@@ -186,6 +198,9 @@ def search(
     """Hark extension: the project's completed transcripts that hold every word of `q`
     (the last word also as the start of a longer one), each hit at a word that matched."""
     hits = hark.corrections.search(project_id, q, limit)
+    key = caller_key(request)
+    for transcription_id in dict.fromkeys(hit.transcription.id for hit in hits):
+        hark.audit.record("transcript.search", project_id, transcription_id, key, "rest")
     return SearchResults(
         hits=[
             SearchHitOut(

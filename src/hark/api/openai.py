@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from hark.service import AudioRequest, Hark, Transcription
+from hark.service import AudioRequest, Hark, Transcription, TranscriptRow
 from hark.service.openai import Submitted, Task
 from hark.service.openai_formats import (
     JSON_FORMATS,
@@ -31,7 +31,7 @@ from hark.service.openai_formats import (
     render,
 )
 
-from .deps import HarkDep, ProjectDep
+from .deps import HarkDep, ProjectDep, caller_key
 from .errors import openai_error
 from .upload import receive_upload
 
@@ -109,7 +109,7 @@ async def _answer(
     submitted = await run_in_threadpool(
         hark.openai.submit, project_id, parsed.upload, parsed.filename, audio, idempotency_key
     )
-    waiting = _Waiting(hark, audio, submitted)
+    waiting = _Waiting(hark, audio, submitted, caller_key(request))
     if audio.stream:
         return StreamingResponse(waiting.events(), media_type="text/event-stream")
     keepalive = hark.settings.openai_keepalive_seconds
@@ -126,11 +126,19 @@ async def _answer(
 class _Waiting:
     """One request waiting for its job, and what it answers."""
 
-    def __init__(self, hark: Hark, audio: AudioRequest, submitted: Submitted) -> None:
+    def __init__(
+        self, hark: Hark, audio: AudioRequest, submitted: Submitted, key: str | None
+    ) -> None:
         self.hark = hark
         self.audio = audio
         self.submitted = submitted
         self.job = submitted.job
+        self.key = key  # the caller's key as the audit log names it
+
+    async def transcript(self, job: Transcription) -> TranscriptRow:
+        """The completed job's transcript, its read audited."""
+        self.hark.audit.record("transcript.read", job.project_id, job.id, self.key, "openai")
+        return await run_in_threadpool(self.hark.openai.transcript, job)
 
     async def poll(self) -> Transcription:
         self.job = await run_in_threadpool(self.hark.openai.job, self.job.project_id, self.job.id)
@@ -162,7 +170,7 @@ class _Waiting:
     async def outcome(self, job: Transcription) -> tuple[int, Any]:
         """(status, body) of an ended job: the rendered result, or an OpenAI error."""
         if job.status == "completed":
-            row = await run_in_threadpool(self.hark.openai.transcript, job)
+            row = await self.transcript(job)
             body = render(self.audio, row, self.hark.catalog.languages, job.audio_duration_ms)
             return 200, body
         return _failure(job)
@@ -222,7 +230,7 @@ class _Waiting:
                 status, body = _failure(job)
                 yield _event({"error": json.loads(openai_error(status, *body).body)["error"]})
             else:
-                row = await run_in_threadpool(self.hark.openai.transcript, job)
+                row = await self.transcript(job)
                 done = done_event(self.audio, row, job.audio_duration_ms)
                 rest = done["text"][len(sent) :] if done["text"].startswith(sent) else ""
                 if rest:
