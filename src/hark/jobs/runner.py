@@ -29,7 +29,6 @@ from hark.engine import (
     default_batch_size,
     get_translators,
     primary_language,
-    probe_duration_ms,
 )
 from hark.metrics import Metrics
 from hark.settings import Settings
@@ -270,8 +269,9 @@ class JobRunner:
                 log.warning("transcription %s: no longer held (cancelled or lease lost)", job.id)
                 self.on_finished()
                 return
-            except EngineStopped:  # shutting down: the job resumes when a worker starts
-                log.warning("transcription %s: interrupted by shutdown", job.id)
+            except EngineStopped:  # shutting down: the job waits for the next worker
+                if self.store.release(job.id, owner):
+                    log.warning("transcription %s: interrupted by shutdown, re-queued", job.id)
                 return
             except EngineError as exc:
                 log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
@@ -393,9 +393,6 @@ class JobRunner:
         limits = self.limits(job.project_id)
         max_seconds = limits.max_audio_duration_seconds
         with self._audio(job, limits) as path:
-            # The container's own figure refuses long audio before decoding it; decoding
-            # stops at the limit too, for containers that declare none (or lie).
-            self._check_duration(claim, probe_duration_ms(path), max_seconds)
 
             def transcribe(engine: Engine) -> Transcript:
                 claim.check()  # before a retry too: the job may have been deleted
