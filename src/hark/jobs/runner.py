@@ -32,7 +32,7 @@ from hark.engine import (
 )
 from hark.metrics import Metrics
 from hark.settings import Settings
-from hark.store import Store, Transcription
+from hark.store import DATABASE_UNAVAILABLE, Store, Transcription
 
 from .fetch import FetchLimits, fetched
 from .net import AddressPolicy
@@ -276,6 +276,15 @@ class JobRunner:
             except EngineError as exc:
                 log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
                 status = self._fail(claim, exc.error_type, exc.message)
+            except DATABASE_UNAVAILABLE as exc:
+                # Not the audio's fault, and the outcome cannot be recorded anyway: the job
+                # stays claimed until its lease runs out, then it is queued again.
+                log.warning(
+                    "transcription %s: the database is unavailable (%s); it will be retried",
+                    job.id,
+                    type(exc).__name__,
+                )
+                return
             except Exception:
                 log.exception("transcription %s: unexpected failure", job.id)
                 status = self._fail(
