@@ -31,6 +31,7 @@ from support import (
     LONGFORM,
     REPO,
     Stack,
+    assert_error,
     create_job,
     hark_env,
     start_stack,
@@ -257,6 +258,53 @@ def test_restarting_redis_mid_run_loses_nothing(stack):
     ready = httpx.get(f"http://127.0.0.1:{stack.apis[1].port}/readyz", timeout=30)
     assert ready.status_code == 200, ready.text
     assert "the queue lost its messages" in stack.logs()
+
+
+@pytest.mark.slow
+def test_restarting_postgresql_mid_run_loses_nothing(stack):
+    """PostgreSQL restarted while jobs run: the APIs answer 503 (and /readyz says which
+    check fails) while it is down, the workers wait it out, and every job, submitted
+    before or after, completes exactly once."""
+    clients = [api.client() for api in stack.apis]
+    ids = []
+    for i in range(6):
+        client = clients[i % 2]
+        ids.append(create_job(client, upload(client, JFK)["id"])["id"])
+    file_id = clients[0].get(f"/transcriptions/{ids[0]}").json()["file_id"]
+    postgres = stack.services.postgres
+    deadline = time.monotonic() + 60
+    while not stack.sql("SELECT 1 FROM transcriptions WHERE status = 'processing'"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    postgres.stop()  # fast shutdown: every open connection is cut
+    try:
+        for client in clients:
+            for response in (
+                client.get(f"/transcriptions/{ids[0]}"),
+                client.post("/transcriptions", json={"model": "stt-async-v5", "file_id": file_id}),
+                client.get("/files"),
+            ):
+                body = assert_error(response, 503, "service_unavailable")
+                assert body["message"] == "The database is unavailable. Please try again."
+                assert int(response.headers["retry-after"]) > 0
+        ready = httpx.get(f"http://127.0.0.1:{stack.apis[0].port}/readyz", timeout=30)
+        assert ready.status_code == 503
+        checks = ready.json()["checks"]
+        assert checks["database"].startswith("error") and checks["broker"] == "ok"
+        assert postgres.password not in ready.text
+        time.sleep(4)  # longer than a lease: the workers' writes and renewals fail meanwhile
+    finally:
+        postgres.start()
+    for i in range(2):
+        client = clients[i % 2]
+        ids.append(create_job(client, upload(client, JFK)["id"])["id"])
+    for job_id in ids:
+        done = wait_for(clients[0], job_id, timeout=300)
+        assert done["status"] == "completed", done
+        assert sum(completions(stack, job_id)) == 1
+    for api in stack.apis:
+        ready = httpx.get(f"http://127.0.0.1:{api.port}/readyz", timeout=30)
+        assert ready.status_code == 200, ready.text
 
 
 def test_a_job_finishes_once_however_workers_race(services):

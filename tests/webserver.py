@@ -127,10 +127,17 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(status, b"ok")
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that hung up mid-answer (a Hark killed mid-delivery) is no error here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def main() -> None:
     global AUDIO_DIR
     port, AUDIO_DIR = int(sys.argv[1]), Path(sys.argv[2])
-    servers = [ThreadingHTTPServer((host, port), Handler) for host in ("127.0.0.1", "127.0.0.2")]
+    servers = [Server((host, port), Handler) for host in ("127.0.0.1", "127.0.0.2")]
     for server in servers:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -116,23 +116,25 @@ class Postgres(Service):
     user = "hark"
 
     def start(self) -> Postgres:
+        """Start the cluster: a new one, or (after stop()) the same again, data intact."""
         bin_dir = postgres_bin()
         assert bin_dir is not None
         as_root = os.geteuid() == 0
         user = {"user": NOBODY, "group": NOBODY} if as_root else {}
-        pwfile = self.root / "pwfile"
-        pwfile.write_text(self.password + "\n")
-        if as_root:
-            os.chown(self.root, NOBODY, NOBODY)
-            os.chown(pwfile, NOBODY, NOBODY)
         data = self.root / "data"
-        initdb = [bin_dir / "initdb", "-D", data, "-U", self.user, "--pwfile", pwfile]
-        subprocess.run(
-            [*initdb, "-A", "scram-sha-256", "-E", "UTF8", "--no-sync"],
-            check=True,
-            capture_output=True,
-            **user,
-        )
+        if not data.exists():
+            pwfile = self.root / "pwfile"
+            pwfile.write_text(self.password + "\n")
+            if as_root:
+                os.chown(self.root, NOBODY, NOBODY)
+                os.chown(pwfile, NOBODY, NOBODY)
+            initdb = [bin_dir / "initdb", "-D", data, "-U", self.user, "--pwfile", pwfile]
+            subprocess.run(
+                [*initdb, "-A", "scram-sha-256", "-E", "UTF8", "--no-sync"],
+                check=True,
+                capture_output=True,
+                **user,
+            )
         settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
         settings += ["max_connections=400", "shared_buffers=64MB"]
         command = [bin_dir / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1"]
@@ -162,7 +164,12 @@ class Postgres(Service):
         return self.url(name)
 
     def stop(self) -> None:
-        _stop(self.process, signal.SIGINT)  # "fast" shutdown
+        """Stop the server, keeping its data: start() brings it back."""
+        _stop(self.process, signal.SIGINT)  # "fast" shutdown: sessions are cut off
+        self.process = None
+
+    def close(self) -> None:
+        self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -266,4 +273,4 @@ class Services:
 
     def stop(self) -> None:
         self.s3.stop()
-        self.postgres.stop()
+        self.postgres.close()

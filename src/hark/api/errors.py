@@ -3,6 +3,7 @@ and OpenAI routes' errors in those APIs' own shapes."""
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from fastapi import FastAPI, Request
@@ -11,7 +12,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from hark.service import ServiceError
+from hark.service import (
+    DATABASE_UNAVAILABLE,
+    InsufficientStorage,
+    ServiceError,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +178,31 @@ async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
     return error_response(request, 400, "invalid_request", "The client disconnected.")
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    what = type(exc).__name__
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, what)
+    return await _service_error(
+        request, ServiceUnavailable("The database is unavailable. Please try again.")
+    )
+
+
+# The disk the audio (or the database) is written to is full.
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+    if exc.errno not in DISK_FULL:
+        return await _unexpected(request, exc)
+    log.error("storage full during %s %s: %s", request.method, request.url.path, exc)
+    return await _service_error(
+        request,
+        InsufficientStorage(
+            "The server has no space left to store this upload; nothing of it was kept. "
+            "Try again once space has been freed."
+        ),
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     # This handler runs outside RequestContext, so the id header is added here.
@@ -190,4 +221,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -38,8 +38,14 @@ class LocalBlobWriter(SizeLimitedWriter):
         return self.key
 
     def abort(self) -> None:
-        self._file.close()
-        self._partial.unlink(missing_ok=True)
+        try:
+            # Closing flushes what is buffered, which fails again on a full disk; the
+            # partial file goes whatever happens, so the space comes back.
+            self._file.close()
+        except OSError:
+            pass
+        finally:
+            self._partial.unlink(missing_ok=True)
 
 
 class LocalBlobStore:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .asr import EngineConfig, WhisperEngine, get_engine, is_multilingual, model_languages
-from .audio import SAMPLE_RATE, decode_audio, decode_channels
+from .audio import SAMPLE_RATE, decode_audio, decode_channels, probe_duration_ms
 from .diarization import assign_speakers, diarization_features, get_diarizer, number_speakers
 from .streaming import FIN, StreamingConfig, StreamingRecognizer, StreamUpdate
 from .transcript import (
@@ -54,12 +54,20 @@ class Pipeline:
         on_partial: PartialCallback | None = None,
         on_stage: StageCallback | None = None,
     ) -> Transcript:
-        """Decode then transcribe; `on_duration(ms)` fires once the audio length is known,
+        """Decode then transcribe; `on_duration(ms)` fires with the length the container
+        declares (if any), then once the audio length is known,
         `on_partial(tokens)` with each decoded segment's words (before speakers or
         translation), `on_stage(name)` as each stage begins. Audio longer than `max_seconds`
         is refused while decoding (AudioDecodeError)."""
         if on_stage:
             on_stage("decode")
+        # The container's own figure refuses long audio before decoding it (decoding stops
+        # at the limit too, for containers that declare none, or lie). Read here, in the
+        # engine process, like all parsing of the audio: a file that crashes the parser
+        # takes down only the supervised engine, never the server.
+        declared = probe_duration_ms(path)
+        if on_duration and declared is not None:
+            on_duration(declared)
         if options.separate_channels:
             channels = decode_channels(path, max_seconds=max_seconds)
         else:

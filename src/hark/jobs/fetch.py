@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import tempfile
@@ -54,8 +55,17 @@ def fetched(url: str, directory: Path, limits: FetchLimits) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=directory, suffix=".download")
     path = Path(name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            _download(url, out, limits)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _download(url, out, limits)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            log.error("audio_url %s not fetched: %s", where(url), exc)
+            raise _error(
+                "insufficient_storage",
+                "The server has no space left to store this audio while fetching it.",
+            ) from None
         yield path
     finally:
         path.unlink(missing_ok=True)

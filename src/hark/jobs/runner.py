@@ -29,11 +29,10 @@ from hark.engine import (
     default_batch_size,
     get_translators,
     primary_language,
-    probe_duration_ms,
 )
 from hark.metrics import Metrics
 from hark.settings import Settings
-from hark.store import Store, Transcription
+from hark.store import DATABASE_UNAVAILABLE, Store, Transcription
 
 from .fetch import FetchLimits, fetched
 from .net import AddressPolicy
@@ -270,12 +269,22 @@ class JobRunner:
                 log.warning("transcription %s: no longer held (cancelled or lease lost)", job.id)
                 self.on_finished()
                 return
-            except EngineStopped:  # shutting down: the job resumes when a worker starts
-                log.warning("transcription %s: interrupted by shutdown", job.id)
+            except EngineStopped:  # shutting down: the job waits for the next worker
+                if self.store.release(job.id, owner):
+                    log.warning("transcription %s: interrupted by shutdown, re-queued", job.id)
                 return
             except EngineError as exc:
                 log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
                 status = self._fail(claim, exc.error_type, exc.message)
+            except DATABASE_UNAVAILABLE as exc:
+                # Not the audio's fault, and the outcome cannot be recorded anyway: the job
+                # stays claimed until its lease runs out, then it is queued again.
+                log.warning(
+                    "transcription %s: the database is unavailable (%s); it will be retried",
+                    job.id,
+                    type(exc).__name__,
+                )
+                return
             except Exception:
                 log.exception("transcription %s: unexpected failure", job.id)
                 status = self._fail(
@@ -393,9 +402,6 @@ class JobRunner:
         limits = self.limits(job.project_id)
         max_seconds = limits.max_audio_duration_seconds
         with self._audio(job, limits) as path:
-            # The container's own figure refuses long audio before decoding it; decoding
-            # stops at the limit too, for containers that declare none (or lie).
-            self._check_duration(claim, probe_duration_ms(path), max_seconds)
 
             def transcribe(engine: Engine) -> Transcript:
                 claim.check()  # before a retry too: the job may have been deleted

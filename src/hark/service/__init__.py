@@ -2,7 +2,7 @@
 and job ports the settings choose (container.py)."""
 
 from hark.engine import EngineError  # what the engine refused: error_type and message
-from hark.store import File, Transcription, TranscriptRow
+from hark.store import DATABASE_UNAVAILABLE, File, Transcription, TranscriptRow
 
 from .auth import DEFAULT_PROJECT, NewKey, PermissionDenied, mask
 from .container import Hark
@@ -10,10 +10,12 @@ from .corrections import SearchHit, TranscriptEdit
 from .errors import (
     Conflict,
     FieldError,
+    InsufficientStorage,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthenticated,
 )
@@ -23,6 +25,7 @@ from .realtime import RealtimeConfig, RealtimeSession
 from .requests import CreateTemporaryKey, CreateTranscription, CreateUploadUrl, InvoxPresign
 
 __all__ = [
+    "DATABASE_UNAVAILABLE",
     "DEFAULT_PROJECT",
     "AudioRequest",
     "Conflict",
@@ -33,6 +36,7 @@ __all__ = [
     "FieldError",
     "File",
     "Hark",
+    "InsufficientStorage",
     "InvalidRequest",
     "InvoxPresign",
     "Limits",
@@ -44,6 +48,7 @@ __all__ = [
     "RealtimeSession",
     "SearchHit",
     "ServiceError",
+    "ServiceUnavailable",
     "TooManyRequests",
     "TranscriptEdit",
     "TranscriptRow",

@@ -295,6 +295,11 @@ class Hark:
 
     def stop(self) -> None:
         self._jobs_loop.stop()
+        if isinstance(self.dispatcher, InProcessDispatcher):
+            # Workers take no new job; then the engine stops, the jobs in hand raise
+            # EngineStopped, and their workers put them back in the queue before they end.
+            self.dispatcher.stop(timeout=0)
+            self.engine.stop()
         self.dispatcher.stop()
         self.engine.stop()
         self._webhook_loop.stop()

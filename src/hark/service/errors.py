@@ -56,3 +56,18 @@ class PayloadTooLarge(ServiceError):
 class TooManyRequests(ServiceError):
     status_code = 429
     error_type = "rate_limited"
+
+
+class ServiceUnavailable(ServiceError):
+    """Something the request needs (the database) is not answering: try again shortly."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+    retry_after = 5
+
+
+class InsufficientStorage(ServiceError):
+    """The disk (or volume) the audio goes to is full."""
+
+    status_code = 507
+    error_type = "insufficient_storage"

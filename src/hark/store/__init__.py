@@ -1,6 +1,6 @@
 """Metadata storage: SQLAlchemy 2 on SQLite (default) or PostgreSQL, migrated by Alembic."""
 
-from .db import Database
+from .db import DATABASE_UNAVAILABLE, Database
 from .models import (
     ApiKey,
     File,
@@ -19,6 +19,7 @@ from .repository import AlreadyExists, Cursor, FileQuota, Store, TranscriptionQu
 from .webhooks import CallbackBody, PartnerCallback
 
 __all__ = [
+    "DATABASE_UNAVAILABLE",
     "AlreadyExists",
     "ApiKey",
     "CallbackBody",

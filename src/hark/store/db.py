@@ -10,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hark.settings import require_extra
@@ -17,6 +18,10 @@ from hark.settings import require_extra
 # Any number of processes may start at once against one PostgreSQL database; the first to
 # take this advisory lock migrates, the others wait and then find nothing to do.
 MIGRATION_LOCK = 0x4A41524B  # "HARK"
+
+# What a database that cannot be reached (down, restarting, the connection cut; SQLite's
+# lock not obtained in time) raises: the request or the work may succeed if tried again.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
 def make_engine(url: str) -> Engine:

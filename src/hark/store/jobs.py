@@ -228,7 +228,13 @@ class JobsStore(WebhooksStore):
         took a worker down `max_attempts` times: those whose lease ran out before
         `expired_before`, and with `holder_gone`, also those whose holder it says is gone
         (a process starting up knows its host's crashed predecessors). Never a job whose
-        holder may still be working on it. Returns (requeued, failed)."""
+        holder may still be working on it. Returns (requeued, failed).
+
+        A job whose holder is gone was interrupted by that process's end (a restart, a
+        kill, the host going down), not by its audio, which only the supervised engine
+        process handles (its crashes count against HARK_ENGINE_MAX_RETRIES): that claim is
+        not counted, so restarts, however many, never fail a job. A lapsed lease (a worker
+        elsewhere vanished or hung) counts."""
         expired = or_(
             Transcription.lease_expires_at.is_(None),
             Transcription.lease_expires_at < expired_before,
@@ -247,13 +253,14 @@ class JobsStore(WebhooksStore):
                 .where(abandoned)
                 .with_for_update(skip_locked=True)
             ).all()
-            rows = [
-                (job_id, attempts)
-                for job_id, attempts, lapsed, holder in rows
-                if lapsed or (holder_gone is not None and holder_gone(holder))
-            ]
-            doomed = [job_id for job_id, attempts in rows if attempts >= max_attempts]
-            again = [job_id for job_id, attempts in rows if attempts < max_attempts]
+            restarted, lapsed_rows = [], []
+            for job_id, attempts, lapsed, holder in rows:
+                if holder_gone is not None and holder_gone(holder):
+                    restarted.append(job_id)
+                elif lapsed:
+                    lapsed_rows.append((job_id, attempts))
+            doomed = [job_id for job_id, attempts in lapsed_rows if attempts >= max_attempts]
+            again = [job_id for job_id, attempts in lapsed_rows if attempts < max_attempts]
             gave_up = {
                 "status": "error",
                 "error_type": "worker_crashed",
@@ -269,9 +276,34 @@ class JobsStore(WebhooksStore):
                         .where(Transcription.id.in_(ids))
                         .values(lease_expires_at=None, **values)
                     )
+            if restarted:
+                s.execute(
+                    update(Transcription)
+                    .where(Transcription.id.in_(restarted))
+                    .values(lease_expires_at=None, attempts=Transcription.attempts - 1, **back)
+                )
             for transcription_id in doomed:
                 self._enqueue_webhook(s, transcription_id)
-            return len(again), len(doomed)
+            return len(again) + len(restarted), len(doomed)
+
+    def release(self, transcription_id: str, owner: str) -> bool:
+        """processing -> queued, the claim not counted: its worker is shutting down (the
+        job was interrupted, not at fault). False when `owner` no longer holds it."""
+        with self.db.write() as s:
+            return bool(
+                s.execute(
+                    update(Transcription)
+                    .where(self._held(transcription_id, owner))
+                    .values(
+                        status="queued",
+                        progress=0.0,
+                        attempts=Transcription.attempts - 1,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        dispatched_at=None,
+                    )
+                ).rowcount
+            )
 
     def take_for_dispatch(self, stale_before: datetime | None) -> list[str]:
         """A batch of queued jobs to hand to the dispatcher (again), oldest first, stamped
