@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 
 from support import JFK, assert_error, create_job, upload
 
@@ -74,3 +75,38 @@ def test_malformed_keys_are_refused(api):
         api.post("/transcriptions", json=body, headers={"Idempotency-Key": "k" * 256}), 400
     )
     assert "Idempotency-Key" in error["message"]
+
+
+def test_a_create_and_its_key_are_written_together(api, server):
+    """Were the record of the key written after the job or file (a crash in between), a
+    retry would create a second one. A write of the record that fails (a trigger stands in
+    for the crash) must leave nothing behind, and the retry then creates exactly one."""
+    headers = key()
+    trigger = (
+        "CREATE TRIGGER fail_this_key BEFORE INSERT ON idempotency_keys "
+        f"WHEN NEW.key = '{headers['Idempotency-Key']}' BEGIN SELECT RAISE(ABORT, 'crash'); END"
+    )
+    file = upload(api, JFK)
+    body = {"model": "stt-async-v5", "file_id": file["id"]}
+    jobs, files = (
+        api.get(f"/{kind}/count").json()["total"] for kind in ("transcriptions", "files")
+    )
+    with sqlite3.connect(server.data_dir / "hark.db") as db:
+        db.execute(trigger)
+    try:
+        # Each on a connection of its own: the server closes one after an internal error.
+        with server.client() as fresh:
+            assert fresh.post("/transcriptions", json=body, headers=headers).status_code == 500
+        upload_once = {"file": ("jfk.flac", JFK.read_bytes())}
+        with server.client() as fresh:
+            assert fresh.post("/files", files=upload_once, headers=headers).status_code == 500
+        assert api.get("/transcriptions/count").json()["total"] == jobs
+        assert api.get("/files/count").json()["total"] == files
+    finally:
+        with sqlite3.connect(server.data_dir / "hark.db") as db:
+            db.execute("DROP TRIGGER fail_this_key")
+    first = api.post("/transcriptions", json=body, headers=headers)
+    again = api.post("/transcriptions", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert api.get("/transcriptions/count").json()["total"] == jobs + 1

@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
+from typing import TypeVar
 
 from hark.blobs import BlobStore, BlobWriter, TooLarge
-from hark.store import File, PresignedUpload, Store, Usage
+from hark.store import File, IdempotencyRecord, PresignedUpload, Store
 
 from .errors import FieldError, InvalidRequest, NotFound, ServiceError
 from .idempotency import Idempotency, check_key, request_hash
@@ -22,6 +23,8 @@ def not_found(file_id: str) -> NotFound:
 
 
 MAX_REFERENCE_LENGTH = 256
+# What recording an upload's blob gives: the File, or why not (store_upload).
+Recorded = TypeVar("Recorded")
 MULTIPART_OVERHEAD = 1024 * 1024  # room for boundaries and form fields around the file
 
 
@@ -174,6 +177,7 @@ class FileService:
             if earlier := self.idempotency.replay(project_id, key_used, digest, fetch):
                 writer.abort()
                 return earlier
+        claim = self.idempotency.claim(project_id, key_used, digest)
         file = self.store_upload(
             upload,
             lambda key: self.store.add_file(
@@ -185,30 +189,18 @@ class FileService:
                     client_reference_id=client_reference_id,
                 ),
                 upload.limits.files,
+                claim,
+                self.idempotency.since(),
             ),
         )
+        if isinstance(file, IdempotencyRecord):  # a concurrent retry got there first
+            assert digest is not None
+            return self.idempotency.winner(file, digest, fetch)
         if not isinstance(file, File):  # over quota: `file` is the usage that refused it
             raise upload.limits.file_error(file, writer.size)
-        if (
-            key_used
-            and digest
-            and (
-                winner := self.idempotency.remember(
-                    project_id,
-                    key_used,
-                    digest,
-                    file.id,
-                    fetch,
-                    discard=partial(self.delete, project_id, file.id),
-                )
-            )
-        ):
-            return winner  # a concurrent retry got there first
         return file
 
-    def store_upload(
-        self, upload: Upload, record: Callable[[str], File | Usage | None]
-    ) -> File | Usage | None:
+    def store_upload(self, upload: Upload, record: Callable[[str], Recorded]) -> Recorded:
         """Commit the upload's blob and `record` it under its key. Unless that gives the
         File, the blob is deleted again: nothing is left of a refused or failed upload."""
         key = upload.writer.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from hark.store import IdempotencyRecord, Store, utcnow
@@ -46,8 +46,10 @@ def _reused(key: str) -> Conflict:
 
 
 class Idempotency:
-    """The flow both creates share: `replay` before creating, `remember` after. `fetch`
-    loads a resource of the caller's kind by id (None once deleted)."""
+    """The flow every create shares: `replay` before creating; then the resource is written
+    together with its `claim` (in one transaction, see Store._add_within), and when a
+    concurrent request with the same key got there first, `winner` is what it created.
+    `fetch` loads a resource of the caller's kind by id (None once deleted)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -61,30 +63,25 @@ class Idempotency:
             raise _reused(key)
         return _existing(key, record.resource_id, fetch)
 
-    def remember(
-        self,
-        project_id: str,
-        key: str,
-        digest: str,
-        resource_id: str,
-        fetch: Fetch[T],
-        discard: Callable[[], object],
-    ) -> T | None:
-        """Record what this key created. If a concurrent request with the same key got there
-        first, `discard` removes ours and the winner's resource comes back (or 409 if the
-        two requests differ); None means ours stands."""
-        record = self.store.put_idempotency(
-            IdempotencyRecord(
-                project_id=project_id, key=key, request_hash=digest, resource_id=resource_id
-            ),
-            utcnow() - WINDOW,
-        )
-        if record.resource_id == resource_id:
+    @staticmethod
+    def claim(project_id: str, key: str | None, digest: str | None) -> IdempotencyRecord | None:
+        """The record to write with the resource (which fills in its id); None without a
+        key."""
+        if key is None or digest is None:
             return None
-        discard()
-        if record.request_hash != digest:
-            raise _reused(key)
-        return _existing(key, record.resource_id, fetch)
+        return IdempotencyRecord(project_id=project_id, key=key, request_hash=digest)
+
+    @staticmethod
+    def since() -> datetime:
+        """Records older than this no longer hold their key."""
+        return utcnow() - WINDOW
+
+    @staticmethod
+    def winner(held: IdempotencyRecord, digest: str, fetch: Fetch[T]) -> T:
+        """What the request that holds the key created (409 if it was another request)."""
+        if held.request_hash != digest:
+            raise _reused(held.key)
+        return _existing(held.key, held.resource_id, fetch)
 
 
 def _existing(key: str, resource_id: str, fetch: Fetch[T]) -> T:

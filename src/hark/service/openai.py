@@ -341,23 +341,17 @@ class OpenAIService:
             job = self.transcriptions.create(
                 project_id,
                 self._create_request(request, file.id),
+                key,
                 # Always a dict (maybe empty): door jobs decode with the decoder's segments.
                 decoder_options={k: v for k, v in decoder.items() if v is not None},
+                request_digest=digest,
             )
         except BaseException:
             self.files.delete(project_id, file.id)
             raise
-        if key is not None and (
-            winner := self.idempotency.remember(
-                project_id,
-                key,
-                digest,
-                job.id,
-                fetch,
-                discard=partial(self._discard, project_id, job),
-            )
-        ):
-            return Submitted(winner, key, replayed=True)  # a concurrent retry got there first
+        if job.file_id != file.id:  # a concurrent retry with the key got there first
+            self.files.delete(project_id, file.id)
+            return Submitted(job, key, replayed=True)
         return Submitted(job, key)
 
     def job(self, project_id: str, transcription_id: str) -> Transcription:

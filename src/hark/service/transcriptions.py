@@ -14,7 +14,7 @@ from hark.jobs import (
     check_url,
     filename_from_url,
 )
-from hark.store import File, Store, Transcription, TranscriptRow
+from hark.store import File, IdempotencyRecord, Store, Transcription, TranscriptRow
 from hark.store.queue import QueueSnapshot, Throughput
 
 from .errors import Conflict, FieldError, InvalidRequest, NotFound
@@ -94,14 +94,19 @@ class TranscriptionService:
         idempotency_key: str | None = None,
         job_id: str | None = None,
         decoder_options: dict | None = None,
+        request_digest: str | None = None,
     ) -> Transcription:
         """Create and dispatch a job. `job_id` names it (the legacy gRPC API gives a job the
         id of its file); otherwise it gets a new one. `decoder_options` (temperature, VAD
-        settings) come from the OpenAI door only."""
+        settings) come from the OpenAI door only, as does `request_digest`: what makes its
+        requests the same for their Idempotency-Key (by default, `request`)."""
         key = check_key(idempotency_key)
         fetch = partial(self.store.get_transcription, project_id)
+        digest = None
         if key is not None:
-            digest = request_hash("POST /transcriptions", request.model_dump_json())
+            digest = request_digest or request_hash(
+                "POST /transcriptions", request.model_dump_json()
+            )
             if earlier := self.idempotency.replay(project_id, key, digest, fetch):
                 return earlier
         job = self.prepare(project_id, request)
@@ -109,20 +114,17 @@ class TranscriptionService:
             job.id = job_id
         job.decoder_options = decoder_options
         limits = self.quotas.for_project(project_id)
-        added = self.store.add_transcription(job, limits.transcriptions)
+        added = self.store.add_transcription(
+            job,
+            limits.transcriptions,
+            self.idempotency.claim(project_id, key, digest),
+            self.idempotency.since(),
+        )
+        if isinstance(added, IdempotencyRecord):  # a concurrent retry got there first
+            assert digest is not None
+            return self.idempotency.winner(added, digest, fetch)
         if not isinstance(added, Transcription):  # over quota: `added` is the usage
             raise limits.transcription_error(added)
-        if key is not None and (
-            winner := self.idempotency.remember(
-                project_id,
-                key,
-                digest,
-                added.id,
-                fetch,
-                discard=partial(self.store.delete_transcription, project_id, added.id),
-            )
-        ):
-            return winner  # a concurrent retry got there first
         self.dispatch(added.id)
         return added
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     select,
 )
@@ -11,31 +13,52 @@ from .base import (
     FileQuota,
     Quota,
     Row,
-    StoreBase,
     Usage,
 )
+from .idempotency import IdempotencyStore
 from .models import (
     File,
+    IdempotencyRecord,
     PresignedUpload,
 )
 
 
-class FilesStore(StoreBase):
+class FilesStore(IdempotencyStore):
     # -- files ---------------------------------------------------------------------------
 
-    def _add_within(self, row: Row, quota: Quota) -> Row | Usage:
+    def _add_within(
+        self, row: Row, quota: Quota, claim: IdempotencyRecord | None, since: datetime | None
+    ) -> Row | Usage | IdempotencyRecord:
         """Insert `row`, unless it would take its project over `quota`: then nothing is
-        written and the current usage comes back instead."""
+        written and the current usage comes back instead. With `claim`, the Idempotency-Key
+        record naming `row` is written in the same transaction (a crash cannot leave the
+        row without it, for a retry to create a second one); if a live record (newer than
+        `since`) holds that key already, nothing is written and it comes back."""
         with self.db.write() as s:
-            self._lock_project(s, row.project_id)
+            self._lock_project(s, row.project_id)  # also serializes claims of one key
+            if claim is not None:
+                assert since is not None
+                held = self._live_idempotency(s, claim, since)
+                if held is not None:
+                    return held
             usage = self.usage(row.project_id, s)
             if not quota.admits(usage, row):  # type: ignore[arg-type]
                 return usage
             s.add(row)
+            if claim is not None:
+                s.flush()  # gives the row its id
+                claim.resource_id = row.id  # type: ignore[attr-defined]
+                s.add(claim)
             return row
 
-    def add_file(self, file: File, quota: FileQuota) -> File | Usage:
-        return self._add_within(file, quota)
+    def add_file(
+        self,
+        file: File,
+        quota: FileQuota,
+        claim: IdempotencyRecord | None = None,
+        since: datetime | None = None,
+    ) -> File | Usage | IdempotencyRecord:
+        return self._add_within(file, quota, claim, since)
 
     def get_file(self, project_id: str, file_id: str) -> File | None:
         return self._get(File, project_id, file_id)

@@ -8,7 +8,7 @@ from sqlalchemy import (
     delete,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from .base import (
     StoreBase,
@@ -33,21 +33,12 @@ class IdempotencyStore(StoreBase):
                 )
             )
 
-    def put_idempotency(self, record: IdempotencyRecord, since: datetime) -> IdempotencyRecord:
-        """Store `record` unless a live one exists for its key; returns the one in force."""
-        try:
-            with self.db.write() as s:
-                s.execute(
-                    delete(IdempotencyRecord).where(
-                        IdempotencyRecord.project_id == record.project_id,
-                        IdempotencyRecord.key == record.key,
-                        IdempotencyRecord.created_at < since,
-                    )
-                )
-                s.add(record)
-                return record
-        except IntegrityError:  # a concurrent request with the same key won
-            existing = self.get_idempotency(record.project_id, record.key, since)
-            if existing is None:
-                raise
-            return existing
+    @staticmethod
+    def _live_idempotency(
+        s: Session, claim: IdempotencyRecord, since: datetime
+    ) -> IdempotencyRecord | None:
+        """In a write transaction: the record holding `claim`'s key, if newer than `since`
+        (an older one is dropped: its key may be used again)."""
+        key = (IdempotencyRecord.project_id == claim.project_id, IdempotencyRecord.key == claim.key)
+        s.execute(delete(IdempotencyRecord).where(*key, IdempotencyRecord.created_at < since))
+        return s.scalar(select(IdempotencyRecord).where(*key))

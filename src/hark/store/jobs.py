@@ -24,6 +24,7 @@ from .base import (
     Usage,
 )
 from .models import (
+    IdempotencyRecord,
     Transcription,
     TranscriptRow,
     WebhookDelivery,
@@ -36,9 +37,13 @@ class JobsStore(WebhooksStore):
     # -- transcriptions ------------------------------------------------------------------
 
     def add_transcription(
-        self, transcription: Transcription, quota: TranscriptionQuota
-    ) -> Transcription | Usage:
-        return self._add_within(transcription, quota)
+        self,
+        transcription: Transcription,
+        quota: TranscriptionQuota,
+        claim: IdempotencyRecord | None = None,
+        since: datetime | None = None,
+    ) -> Transcription | Usage | IdempotencyRecord:
+        return self._add_within(transcription, quota, claim, since)
 
     def get_transcription(self, project_id: str, transcription_id: str) -> Transcription | None:
         return self._get(Transcription, project_id, transcription_id)
