@@ -34,6 +34,7 @@ class Periodic:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        last_failure: str | None = None
         while not self._stopping.is_set():
             self._wake.clear()
             wait = self.interval
@@ -41,6 +42,13 @@ class Periodic:
                 due_in = self._task()
                 if due_in is not None:
                     wait = min(max(due_in, 0.0), self.interval)
-            except Exception:  # a failed round (database busy, ...) is retried next round
-                log.exception("%s failed", self.name)
+            except Exception as exc:  # a failed round (database busy, ...) is retried next round
+                failure = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                if failure == last_failure:  # a database that is down: one traceback is enough
+                    log.warning("%s failed again: %s", self.name, failure)
+                else:
+                    log.exception("%s failed", self.name)
+                last_failure = failure
+            else:
+                last_failure = None
             self._wake.wait(wait)
