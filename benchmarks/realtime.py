@@ -11,6 +11,11 @@ frames) at 1x real time, and measures, against the batch transcript of the same 
 - concurrency: N sessions at once; a level "keeps up" when every session's median final
   lag stays under --max-lag and its <fin> arrives within --max-lag of the finalize
 - --fast: the same audio sent as fast as possible: audio-s per wall-s
+- boundary: what the engine-process channel adds to each update of a live stream: the
+  first recordings fed in 100 ms frames to an `EngineStream` (the server's engine settings,
+  in a child of this script), each call's round trip less the time the recogniser in the
+  child reports for it (median and p95, for calls that decoded and for those that only
+  carried audio); target < 50 ms
 
     HF_HUB_OFFLINE=1 python benchmarks/realtime.py [--sessions 1,2,3] [--fast] [--json out.json]
     HF_HUB_OFFLINE=1 python benchmarks/realtime.py --quick          # a smoke run
@@ -39,7 +44,9 @@ import jiwer
 import numpy as np
 from websockets.asyncio.client import connect
 
-from hark.engine import SAMPLE_RATE, decode_audio
+from hark.engine import SAMPLE_RATE, EngineProcess, StreamingConfig, TranscribeOptions, decode_audio
+from hark.jobs import engine_config
+from hark.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_CLEAN = REPO_ROOT.parent / "shared" / "audio" / "librispeech" / "dev-clean"
@@ -113,6 +120,38 @@ async def together(
     url: str, key: str, pcm: bytes, first_end: float, sessions: int, fast: bool
 ) -> list[Stream]:
     return await asyncio.gather(*(stream(url, key, pcm, first_end, fast) for _ in range(sessions)))
+
+
+def boundary(audio: np.ndarray) -> dict:
+    """Per-call cost of the engine-process channel for a live stream (see the module doc)."""
+    engine = EngineProcess(engine_config(Settings()))
+    try:
+        engine.wait_ready()
+        stream = engine.open_stream(TranscribeOptions(), StreamingConfig())
+        step = int(FRAME_S * SAMPLE_RATE)
+        decoded: list[float] = []
+        carried: list[float] = []
+        for offset in range(0, len(audio), step):
+            started = time.perf_counter()
+            update = stream.feed(audio[offset : offset + step])
+            elapsed = (time.perf_counter() - started) * 1000
+            if update is None:
+                carried.append(elapsed)
+            else:
+                decoded.append(elapsed - update.compute_ms)
+        stream.close()
+    finally:
+        engine.stop()
+
+    def spread(values: list[float]) -> dict:
+        ordered = sorted(values)
+        return {
+            "calls": len(values),
+            "median_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+        }
+
+    return {"updates": spread(decoded), "audio_only": spread(carried)}
 
 
 def batch(api: httpx.Client, wav: Path) -> dict:
@@ -192,6 +231,9 @@ def main() -> int:
     parser.add_argument("--base-url", help="its REST base, http://host:port (with --url)")
     parser.add_argument("--api-key")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--boundary-files", type=int, default=3, help="recordings for the boundary (0: skip)"
+    )
     args = parser.parse_args()
 
     files = sorted(p for p in args.audio_dir.iterdir() if p.suffix in (".flac", ".wav"))
@@ -241,13 +283,17 @@ def main() -> int:
                 )
             kept = [r["sessions"] for r in rows if r["label"].startswith("1x") and r["keeps_up"]]
             print(f"concurrent sessions keeping up with real time: {max(kept, default=0)}")
-            if args.json:
-                figures = {"audio_s": audio_s, "batch_wer": batch_wer, "rows": rows}
-                args.json.write_text(json.dumps(figures, indent=2))
         finally:
             if server is not None:
                 server.terminate()
                 server.wait(30)
+    channel = None
+    if args.boundary_files:  # after the server stopped: its engine is not competing
+        channel = boundary(speech(files[: args.boundary_files])[0])
+        print(f"engine-process boundary per call: {json.dumps(channel)}")
+    if args.json:
+        figures = {"audio_s": audio_s, "batch_wer": batch_wer, "rows": rows, "boundary": channel}
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 

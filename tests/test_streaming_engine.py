@@ -23,6 +23,7 @@ from hark.engine import (
     get_engine,
     stream_decoder,
 )
+from hark.engine.asr import _first_round
 from support import DEV_CLEAN, JFK, normalize
 from support.media import encode_bytes
 
@@ -73,6 +74,29 @@ def test_streamed_text_matches_batch_and_each_final_token_comes_once(engine):
     # The buffer was cut at committed boundaries: updates never decode the whole stream.
     progress = [u.final_ms for u in updates]
     assert progress == sorted(progress) and progress[-1] > 10_000
+
+
+def test_a_streaming_window_is_encoded_at_its_own_length(engine, monkeypatch):
+    # Whisper's 30 s of encoder input cost four times as much as a window of a few seconds:
+    # a 4 s window is read as 4 s and 2 s of silence.
+    shapes = []
+    encode = engine._model.encode
+    monkeypatch.setattr(engine._model, "encode", lambda f: shapes.append(f.shape) or encode(f))
+    clip = DEV_CLEAN / CLIPS[0]
+    tokens = engine.decode_window(decode_audio(clip)[: 4 * SAMPLE_RATE], None, None, (), 500, 1)
+    assert [shape[-1] for shape in shapes] == [600]
+    assert (
+        tokens[0].text.split()[0].lower() == clip.with_suffix(".txt").read_text().split()[0].lower()
+    )
+    assert 500 <= tokens[0].start_ms < tokens[-1].end_ms <= 4500
+
+
+def test_a_looping_hypothesis_keeps_its_first_round():
+    assert _first_round([1, 2, 3, 4, 3, 4, 3, 4]) == [1, 2, 3, 4]
+    assert _first_round([1, 2, 3, 4, 3, 4, 3, 4, 3]) == [1, 2, 3, 4]  # cut mid-round
+    assert _first_round([7, 7, 7, 7]) == [7]
+    assert _first_round([1, 2, 3, 2, 3]) is None  # said twice: not a loop
+    assert _first_round([1, 2, 3]) is None
 
 
 def test_endpoint_after_speech_and_silence(engine):

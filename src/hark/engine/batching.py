@@ -283,7 +283,7 @@ class BatchScheduler:
                 ]
             )
             sizes.append(int(math.ceil(window.duration) * model.frames_per_second))
-        model.add_word_timestamps(segments, tokenizer, encoder_output, sizes, *_punctuation(), 0.0)
+        model.add_word_timestamps(segments, tokenizer, encoder_output, sizes, *punctuation(), 0.0)
         self.batches = [*self.batches[-999:], len(batch)]
         seconds = (time.monotonic() - batch[0].started) / len(batch)
         self._seconds_per_window = 0.7 * self._seconds_per_window + 0.3 * seconds
@@ -383,7 +383,7 @@ def _restore(words: list[dict], chunks: list[dict], offset: float) -> list[Word]
 
 
 @functools.cache
-def _punctuation() -> tuple[str, str]:
+def punctuation() -> tuple[str, str]:
     """faster-whisper's defaults: punctuation joined to the next and to the previous word."""
     from faster_whisper import WhisperModel
 

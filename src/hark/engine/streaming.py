@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,6 +49,9 @@ class StreamUpdate:
     tentative: list[Token] = field(default_factory=list)
     final_ms: int = 0
     total_ms: int = 0
+    # Time the recogniser spent on this update (the benchmark of the engine-process
+    # boundary takes it off each round trip).
+    compute_ms: float = 0.0
 
 
 def _key(token: Token) -> str:
@@ -113,6 +117,7 @@ class StreamingRecognizer:
         return (self._offset + sample) * 1000 // SAMPLE_RATE
 
     def _update(self, commit_all: bool = False) -> StreamUpdate:
+        started = time.perf_counter()
         self._decoded_at = self._received
         speech = self._speech()
         ended: list[Token] = []  # utterances that ended inside the new audio
@@ -154,6 +159,7 @@ class StreamingRecognizer:
         if endpoint:
             at = self.total_ms
             update.final.append(Token(text=END, start_ms=at, end_ms=at, confidence=1.0))
+        update.compute_ms = (time.perf_counter() - started) * 1000
         return update
 
     def _endpoint_inside(self, speech: list[dict]) -> int | None:
