@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
+import jiwer
 import pytest
 
 from hark.api.grpc import messages
@@ -548,4 +549,8 @@ def test_transcribe_stream_live_with_nonfinal(legacy, tmp_path):
         merged += response["words"]
     text = "".join(w["text"] for w in merged)
     assert all(w["is_final"] for w in merged)
-    assert JFK_TEXT in normalize(text)
+    # The whole speech, once: a live window may hear a word differently from the batch
+    # decode ("asked not"), so one word of the 22 may differ; accuracy itself is measured
+    # by benchmarks/realtime.py (WER of the final text against the batch transcript).
+    reference = normalize(JFK.with_suffix(".txt").read_text())
+    assert jiwer.wer(reference, normalize(text)) <= 1 / 22, text
