@@ -94,10 +94,25 @@ def run_engine_threads(config: EngineConfig, files: list[str], jobs: int, warm_u
     return time.perf_counter() - start
 
 
-def run_long_file(config: EngineConfig, path: str, diarize: bool) -> dict:
-    """Peak RSS (VmHWM) above what the loaded models and a warm-up job already took."""
+def run_long_file(config: EngineConfig, path: str, diarize: bool, asr: bool = True) -> dict:
+    """Peak RSS (VmHWM) above what the loaded models and a warm-up job already took. Without
+    `asr`: decoding and diarization only (the engine's own steps, as a job runs them)."""
     from hark.engine import TranscribeOptions, get_pipeline
+    from hark.engine.diarization import get_diarizer
 
+    if not asr:
+        diarizer = get_diarizer(config)
+        diarizer.diarize(decode_audio(LONGFORM))  # loads the models, warms them up
+        before = vm_hwm()
+        start = time.perf_counter()
+        turns = diarizer.diarize(decode_audio(path))
+        return {
+            "seconds": time.perf_counter() - start,
+            "turns": len(turns),
+            "speakers": len({t.speaker for t in turns}),
+            "models_rss_bytes": before,
+            "peak_above_models_bytes": vm_hwm() - before,
+        }
     pipeline = get_pipeline(config)
     options = TranscribeOptions(diarize=diarize)
     pipeline.transcribe_file(str(LONGFORM), options)  # loads the models, warms them up
@@ -197,14 +212,24 @@ def part_e(args: argparse.Namespace, config: EngineConfig) -> dict:
     scratch = Path(args.scratch_dir or tempfile.gettempdir())
     for hours in args.hours:
         path = long_recording(hours, scratch)
-        result = in_child(run_long_file, config, str(path), args.diarize, timeout=args.timeout)
+        asr = not args.diarize_only
+        diarize = args.diarize or args.diarize_only
+        result = in_child(run_long_file, config, str(path), diarize, asr, timeout=args.timeout)
         figures[f"{hours:g}h"] = result
         above = result["peak_above_models_bytes"] / 2**30
         verdict = "ok" if above < 1.5 else "ABOVE"
+        what = (
+            "decode + diarize" if not asr else "transcribe + diarize" if diarize else "transcribe"
+        )
+        found = (
+            f"{result['words']} words"
+            if asr
+            else f"{result['turns']} turns, {result['speakers']} speakers"
+        )
         print(
-            f"(e) {hours:g} h: peak RSS {above:.2f} GiB above the models "
+            f"(e) {hours:g} h, {what}: peak RSS {above:.2f} GiB above the models "
             f"({result['models_rss_bytes'] / 2**30:.2f} GiB), {result['seconds']:.0f} s, "
-            f"{result['words']} words  {verdict} (target < 1.5 GiB)",
+            f"{found}  {verdict} (target < 1.5 GiB)",
             flush=True,
         )
     return figures
@@ -238,6 +263,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--device", choices=("cpu", "cuda"), default=os.environ.get("HARK_DEVICE"))
     p.add_argument("--hours", type=float, nargs="+", default=[1, 5], help="(e) lengths")
     p.add_argument("--diarize", action="store_true", help="(e) with speaker diarization")
+    p.add_argument(
+        "--diarize-only", action="store_true", help="(e) decoding and diarization, no recognition"
+    )
     p.add_argument("--scratch-dir", help="(e) where the generated recordings go (/tmp)")
     p.add_argument("--workers", type=int, default=1, help="HARK_WORKERS of the server")
     p.add_argument("--quick", action="store_true", help="a smoke run: 4 jobs, 2 min, 2 settings")

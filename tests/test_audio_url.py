@@ -3,24 +3,54 @@ never from addresses the operator has not allowed."""
 
 from __future__ import annotations
 
+import secrets
+import signal
 from urllib.parse import quote
 
+import httpx
 import numpy as np
 import pytest
 
 from hark.engine import SAMPLE_RATE
-from support import assert_error, create_job, normalize, wait_for
+from support import (
+    JFK,
+    assert_error,
+    create_job,
+    normalize,
+    start_server,
+    upload,
+    wait_for,
+)
 from support.media import write_wav
 
 JFK_PATH = "/audio/misc/jfk.flac"
 
 
-def url_job(client, audio_url: str, **body) -> dict:
+def submit_url(client, audio_url: str, **body) -> str:
     response = client.post(
         "/transcriptions", json={"model": "stt-async-v5", "audio_url": audio_url, **body}
     )
     assert response.status_code == 201, response.text
-    return wait_for(client, response.json()["id"])
+    return response.json()["id"]
+
+
+def url_job(client, audio_url: str, **body) -> dict:
+    return wait_for(client, submit_url(client, audio_url, **body))
+
+
+@pytest.fixture
+def one_slot_server(tmp_path):
+    """One engine slot in all: one worker thread, one job in flight per project."""
+    srv = start_server(
+        tmp_path / "hark",
+        api_key="hark_test_" + secrets.token_hex(8),
+        allow_private_urls="true",
+        workers="1",
+        batch_jobs="1",
+        max_jobs_in_flight_per_project="1",
+    )
+    yield srv
+    srv.stop()
 
 
 def test_audio_url_is_fetched_and_transcribed(private_server, webserver):
@@ -36,6 +66,42 @@ def test_audio_url_is_fetched_and_transcribed(private_server, webserver):
         # Fetched audio is scratch space: nothing is left behind, and no file was created.
         assert not list((private_server.data_dir / "downloads").rglob("*.download"))
         assert api.get("/files/count").json()["total"] == 0
+
+
+def test_a_slow_download_holds_no_engine_slot(one_slot_server, webserver):
+    """A job whose audio_url server stalls mid-download does not hold up a job from a local
+    file, though the only engine slot (and the project's in-flight cap) would be free for
+    just one of them: downloads happen before a job takes engine capacity."""
+    key = secrets.token_hex(4)
+    with one_slot_server.client() as api:
+        held = submit_url(api, webserver.url(f"/held/{key}/misc/jfk.flac"))
+        webserver.wait_for_requests(f"/held/{key}", 1)  # half the audio sent, then a stall
+        local = wait_for(api, create_job(api, upload(api, JFK)["id"])["id"], timeout=60)
+        assert local["status"] == "completed", local
+        assert api.get(f"/transcriptions/{held}").json()["status"] == "queued"
+        httpx.get(webserver.url(f"/release/{key}"), timeout=10)
+        job = wait_for(api, held, timeout=60)
+        assert job["status"] == "completed", job
+        text = normalize(api.get(f"/transcriptions/{held}/transcript").json()["text"])
+        assert "ask not what your country can do for you" in text
+    # The fetched audio is stored only until its job is done: the upload alone is left.
+    assert len(one_slot_server.stored_blobs()) == 1
+
+
+def test_a_restart_mid_download_fetches_again(one_slot_server, webserver):
+    key = secrets.token_hex(4)
+    with one_slot_server.client() as api:
+        held = submit_url(api, webserver.url(f"/held/{key}/misc/jfk.flac"))
+        webserver.wait_for_requests(f"/held/{key}", 1)
+        one_slot_server.stop(signal.SIGKILL)
+        one_slot_server.start()
+        # The restarted server knows the download's holder is gone: it fetches again at
+        # once (not when the lease runs out), and the job completes.
+        webserver.wait_for_requests(f"/held/{key}", 2, timeout=30)
+        httpx.get(webserver.url(f"/release/{key}"), timeout=10)
+        job = wait_for(api, held, timeout=60)
+        assert job["status"] == "completed", job
+        assert job["audio_duration_ms"] == pytest.approx(11_000, abs=100)
 
 
 def test_redirects_are_followed_up_to_the_limit(private_server, webserver):

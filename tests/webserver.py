@@ -13,6 +13,10 @@ GET  /page                   an HTML page (not audio)
 GET  /big                    8 MiB of zeros, streamed without a Content-Length
 GET  /slow                   headers, then nothing for 5 s
 GET  /trickle                headers, then one byte every 0.2 s for a minute
+GET  /held/<key>/<name>      the file from AUDIO_DIR: headers and the first half at once
+                             (the request is recorded as path /held/<key>), the rest only
+                             once /release/<key> was requested (or after two minutes)
+GET  /release/<key>          lets every download held under <key> finish, now and later
 POST /hook/<name>?script=503,400,...
                              records the request; the n-th request to this path answers the
                              n-th status of the script (200 once the script runs out);
@@ -34,6 +38,12 @@ AUDIO_DIR = Path(".")
 RECORDED: list[dict] = []
 COUNTS: dict[str, int] = {}
 LOCK = threading.Lock()
+RELEASED: dict[str, threading.Event] = {}
+
+
+def released(key: str) -> threading.Event:
+    with LOCK:
+        return RELEASED.setdefault(key, threading.Event())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,6 +71,26 @@ class Handler(BaseHTTPRequestHandler):
             if not path.is_file():
                 return self._send(404, b"no such file")
             return self._send(200, path.read_bytes(), "application/octet-stream")
+        if url.path.startswith("/held/"):
+            _, _, key, name = url.path.split("/", 3)
+            path = AUDIO_DIR / name
+            if not path.is_file():
+                return self._send(404, b"no such file")
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            with LOCK:
+                RECORDED.append({"path": f"/held/{key}", "time": time.time()})
+            released(key).wait(120)
+            self.wfile.write(data[len(data) // 2 :])
+            return None
+        if url.path.startswith("/release/"):
+            released(url.path.removeprefix("/release/")).set()
+            return self._send(200, b"released")
         if url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", query["to"][0])

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # audio_url downloads: whole-download time budget and redirect limit.
     fetch_timeout: float = Field(default=600, gt=0)
     fetch_max_redirects: int = Field(default=5, ge=0)
+    # audio_url downloads at once per worker process, apart from the engine's job slots.
+    fetch_concurrency: int = Field(default=4, ge=1)
 
     # Webhooks: each delivery is signed (Hark-Timestamp / Hark-Signature) when a secret is set.
     webhook_signing_secret: SecretStr | None = None
@@ -211,8 +213,8 @@ class Settings(BaseSettings):
 
     @property
     def downloads_dir(self) -> Path:
-        """Scratch space for audio fetched from audio_url or streamed to the realtime socket,
-        one directory per process; each file is removed when its job or session ends."""
+        """Scratch space for audio streamed to the realtime socket (and S3 objects being
+        read), one directory per process; each file is removed when its session ends."""
         return self.data_dir / "downloads" / str(os.getpid())
 
     @property

@@ -5,9 +5,10 @@ Each caller (one thread per job) finds its speech with the VAD, a block of audio
 cuts it into windows of at most 30 s, computes their features and submits them; one
 scheduler thread gathers windows from all callers into batches of up to `batch_size`, runs
 CTranslate2's batched encode, generate and align, and hands each caller its words back. A
-caller keeps only a few windows in flight (`lookahead`), so memory stays bounded however long
-the audio, and windows are taken round-robin across callers, so a long file delays a short
-one by at most one batch. See docs/scheduler.md.
+caller has one window in the model at a time (each window is conditioned on the text of the
+one before, as in faster-whisper's sequential transcribe), so memory stays bounded however
+long the audio, and windows are taken round-robin across callers, so a long file delays a
+short one by at most one batch. See docs/scheduler.md.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ _PROGRESS_TICK = 0.25  # seconds between progress estimates while a job waits on
 # Each window's words are timed on its own timeline: windows of a batch are spaced this far
 # apart for faster-whisper's alignment heuristics, so no window's words depend on another's.
 _SPACING_S = 1000
+# Each window is conditioned on up to this many tokens of the job's earlier text, as
+# faster-whisper's sequential engine is (its limit, max_length // 2 - 1): fewer costs
+# accuracy on long recordings (measured), and long files' windows then all have prompts of
+# this length, so they share batches across jobs.
+PREVIOUS_TOKENS = 223
+# A window whose text compresses better than this is taken for a repetition loop (faster-
+# whisper's compression_ratio_threshold) and is not passed on to the next window.
+_LOOP_RATIO = 2.4
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,6 @@ class BatchScheduler:
         self.model = model  # faster_whisper.WhisperModel
         self.settings = settings
         self.beam_size = beam_size
-        self.lookahead = 2 * settings.batch_size  # windows in flight per caller
         self._cond = threading.Condition()
         self._pending: dict[int, deque[_Window]] = {}  # caller -> its windows, oldest first
         self._preparing = 0  # callers computing windows right now (worth waiting for)
@@ -109,15 +117,19 @@ class BatchScheduler:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         model = self.model
-        prompt_tokens = model.get_prompt(
-            tokenizer,
-            previous_tokens=tokenizer.encode(prompt) if prompt else [],
-            without_timestamps=True,
-            hotwords=hotwords,
-        )
-        # CTranslate2 needs <|startoftranscript|> at one position across a batch: windows
-        # with different prompts (context, hotwords) go in different batches.
-        key = (tokenizer.language_code, tokenizer.task, tuple(prompt_tokens))
+        # What the window is conditioned on, as faster-whisper's sequential transcribe does:
+        # the context prompt, then the text of the job's earlier windows.
+        previous = tokenizer.encode(prompt) if prompt else []
+
+        def window_prompt() -> tuple[tuple, list[int]]:
+            tokens = previous[-PREVIOUS_TOKENS:]
+            prompt_tokens = model.get_prompt(
+                tokenizer, previous_tokens=tokens, without_timestamps=True, hotwords=hotwords
+            )
+            # CTranslate2 needs <|startoftranscript|> at one position across a batch:
+            # windows share a batch only with prompts of the same length.
+            return (tokenizer.language_code, tokenizer.task, len(prompt_tokens)), prompt_tokens
+
         suppressed = get_suppressed_tokens(tokenizer, [-1])
         caller = next(self._callers)
         duration = len(audio) / SAMPLE_RATE
@@ -136,7 +148,13 @@ class BatchScheduler:
             window = in_flight.popleft()
             while True:
                 try:
-                    words.extend(window.future.result(timeout=_PROGRESS_TICK))
+                    window_words, text_tokens = window.future.result(timeout=_PROGRESS_TICK)
+                    words.extend(window_words)
+                    if _looping(tokenizer, text_tokens):
+                        previous.clear()  # do not carry a loop into the next window
+                    else:
+                        previous.extend(text_tokens)
+                        del previous[:-PREVIOUS_TOKENS]
                     break
                 except FutureTimeout:
                     report(self._estimate(window, in_flight))
@@ -147,7 +165,16 @@ class BatchScheduler:
             self._preparing += 1
         try:
             for chunks in speech_windows(audio):
+                # The next window's features are computed while the previous window is in
+                # the model; its prompt needs that window's text, so it waits for it.
                 features = window_features(model, audio, chunks)
+                if in_flight:
+                    self._set_preparing(-1)
+                    try:
+                        collect_one()
+                    finally:
+                        self._set_preparing(+1)
+                key, prompt_tokens = window_prompt()
                 window = _Window(
                     caller, key, features, chunks, prompt_tokens, tokenizer, suppressed
                 )
@@ -155,12 +182,6 @@ class BatchScheduler:
                     self._pending[caller].append(window)
                     self._cond.notify_all()
                 in_flight.append(window)
-                if len(in_flight) >= self.lookahead:
-                    self._set_preparing(-1)
-                    try:
-                        collect_one()
-                    finally:
-                        self._set_preparing(+1)
             self._set_preparing(-1)
             try:
                 while in_flight:
@@ -269,8 +290,10 @@ class BatchScheduler:
         )
         segments = []
         sizes = []
+        texts = []
         for index, (window, result) in enumerate(zip(batch, results, strict=True)):
             tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+            texts.append(tokens)
             offset = index * _SPACING_S
             segments.append(
                 [
@@ -289,7 +312,14 @@ class BatchScheduler:
         self._seconds_per_window = 0.7 * self._seconds_per_window + 0.3 * seconds
         for index, (window, segment) in enumerate(zip(batch, segments, strict=True)):
             offset = index * _SPACING_S
-            window.future.set_result(_restore(segment[0].get("words") or [], window.chunks, offset))
+            words = _restore(segment[0].get("words") or [], window.chunks, offset)
+            window.future.set_result((words, texts[index]))
+
+
+def _looping(tokenizer, tokens: list[int]) -> bool:
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return bool(tokens) and get_compression_ratio(tokenizer.decode(tokens)) > _LOOP_RATIO
 
 
 def speech_windows(audio: np.ndarray) -> Iterator[list[dict]]:

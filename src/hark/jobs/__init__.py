@@ -5,7 +5,7 @@ periodic sweeps. Embedded: threads inside `hark serve`; scaled out: Celery worke
 from typing import Protocol
 
 from .fetch import FetchLimits, filename_from_url
-from .local import InProcessDispatcher, NoDispatcher
+from .local import InProcessDispatcher, NoDispatcher, Threads
 from .net import AddressPolicy, ForbiddenAddress, check_url
 from .periodic import Periodic
 from .runner import (
@@ -56,6 +56,7 @@ __all__ = [
     "Periodic",
     "RunnerConfig",
     "SessionRequest",
+    "Threads",
     "WebhookPolicy",
     "WebhookSender",
     "address_policy",

@@ -1,19 +1,16 @@
-"""Download an audio_url to local scratch space, within the limits a server needs."""
+"""Download an audio_url into the audio storage, within the limits a server needs."""
 
 from __future__ import annotations
 
 import errno
 import logging
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from hark.blobs import BlobStore, BlobWriter
 from hark.engine import EngineError
 
 from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client, where
@@ -48,30 +45,28 @@ def _error(kind: str, message: str) -> EngineError:
     return EngineError(f"audio_url_{kind}", message)
 
 
-@contextmanager
-def fetched(url: str, directory: Path, limits: FetchLimits) -> Iterator[Path]:
-    """Stream `url` into a temporary file in `directory`; it is removed afterwards."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, suffix=".download")
-    path = Path(name)
+def fetch_into(url: str, blobs: BlobStore, limits: FetchLimits) -> str:
+    """Stream `url` into a new blob (so that any worker can read it); its key. Nothing is
+    left behind when the download fails."""
+    writer = blobs.open_writer(limits.max_size)
     try:
-        try:
-            with os.fdopen(fd, "wb") as out:
-                _download(url, out, limits)
-        except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-                raise
-            log.error("audio_url %s not fetched: %s", where(url), exc)
-            raise _error(
-                "insufficient_storage",
-                "The server has no space left to store this audio while fetching it.",
-            ) from None
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+        _download(url, writer, limits)
+    except OSError as exc:
+        writer.abort()
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        log.error("audio_url %s not fetched: %s", where(url), exc)
+        raise _error(
+            "insufficient_storage",
+            "The server has no space left to store this audio while fetching it.",
+        ) from None
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
 
 
-def _download(url: str, out, limits: FetchLimits) -> None:
+def _download(url: str, out: BlobWriter, limits: FetchLimits) -> None:
     per_phase = min(30.0, limits.total_seconds)
     timeout = httpx.Timeout(per_phase, connect=min(10.0, per_phase))
     try:

@@ -34,7 +34,7 @@ from hark.metrics import Metrics
 from hark.settings import Settings
 from hark.store import DATABASE_UNAVAILABLE, Store, Transcription
 
-from .fetch import FetchLimits, fetched
+from .fetch import FetchLimits, fetch_into
 from .net import AddressPolicy
 from .periodic import Periodic
 from .processes import this_process
@@ -179,7 +179,6 @@ class JobLimits(Protocol):
 @dataclass(frozen=True)
 class RunnerConfig:
     progress_interval: float
-    downloads_dir: Path
     fetch: FetchLimits
     lease_seconds: float = 120.0
     lease_renew_seconds: float = 30.0
@@ -189,7 +188,6 @@ class RunnerConfig:
     def from_settings(cls, settings: Settings) -> RunnerConfig:
         return cls(
             progress_interval=settings.progress_interval,
-            downloads_dir=settings.downloads_dir,
             lease_seconds=settings.lease_seconds,
             lease_renew_seconds=settings.lease_renew_seconds,
             engine_retries=settings.engine_max_retries,
@@ -234,6 +232,7 @@ class JobRunner:
         on_finished: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
         in_flight_cap: Callable[[dict | None], int] = lambda _limits: 2**31,
+        on_fetched: Callable[[str], None] = lambda _id: None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -246,6 +245,8 @@ class JobRunner:
         self.metrics = metrics or Metrics()
         # A project's limit overrides -> how many of its jobs may be processed at once.
         self.in_flight_cap = in_flight_cap
+        # Called with a job id once its audio_url is downloaded: it may now be dispatched.
+        self.on_fetched = on_fetched
         # Lease tokens name the process holding the job, for operators reading the table.
         self.name = this_process()
 
@@ -257,6 +258,46 @@ class JobRunner:
         if job is None:
             return False
         self._process(job, owner)
+        return True
+
+    def fetch_next(self) -> bool:
+        """The download stage: fetch the oldest audio_url job not fetched yet into the audio
+        storage, then hand it to the engine stage (`on_fetched`). It stays queued meanwhile,
+        holding no engine slot; a failed download fails the job. False when none is due."""
+        owner = f"{self.name}/{uuid.uuid4().hex[:12]}"
+        job = self.store.claim_fetch(owner, self.lease)
+        if job is None:
+            return False
+        assert job.audio_url is not None
+        claim = Claim(job, owner)
+        limits = self.limits(job.project_id)
+        fetch = replace(
+            self.config.fetch,
+            max_size=limits.max_file_size,
+            addresses=self.config.fetch.addresses.widened(
+                self.store.url_exceptions(job.project_id)
+            ),
+        )
+        with self._renewing(claim):
+            try:
+                key = fetch_into(job.audio_url, self.blobs, fetch)
+            except EngineError as exc:
+                log.info("transcription %s: %s: %s", job.id, exc.error_type, exc.message)
+                if self._fail(claim, exc.error_type, exc.message):
+                    self.metrics.job_finished("error", time.monotonic() - claim.started, None)
+                self.on_finished()
+                return True
+            except Exception:
+                log.exception("transcription %s: downloading audio_url failed", job.id)
+                self._fail(claim, "internal_error", "The server failed while fetching audio_url.")
+                self.on_finished()
+                return True
+        if not self.store.store_fetched(job.id, owner, key):
+            log.warning("transcription %s: no longer held after its download", job.id)
+            self.blobs.delete(key)
+            return True
+        log.info("transcription %s: audio_url fetched", job.id)
+        self.on_fetched(job.id)
         return True
 
     def _process(self, job: Transcription, owner: str) -> None:
@@ -294,6 +335,8 @@ class JobRunner:
             seconds = time.monotonic() - claim.started
             audio = claim.audio_ms / 1000 if claim.audio_ms is not None else None
             self.metrics.job_finished(status, seconds, audio)
+            if job.audio_key:  # fetched audio is kept only until the job is done
+                self.blobs.delete(job.audio_key)
         self.on_finished()
 
     def with_engine(self, work: Callable[[Engine], T], what: str) -> T:
@@ -335,18 +378,18 @@ class JobRunner:
             heartbeat.stop()
 
     @contextmanager
-    def _audio(self, job: Transcription, limits: JobLimits) -> Iterator[Path]:
-        """A local path to the job's audio: its uploaded file, or a download of audio_url."""
+    def _audio(self, job: Transcription) -> Iterator[Path]:
+        """A local path to the job's audio: its uploaded file, or what the download stage
+        stored of its audio_url."""
         if job.audio_url:
-            fetch = replace(
-                self.config.fetch,
-                max_size=limits.max_file_size,
-                addresses=self.config.fetch.addresses.widened(
-                    self.store.url_exceptions(job.project_id)
-                ),
-            )
-            with fetched(job.audio_url, self.config.downloads_dir, fetch) as path:
-                yield path
+            missing = "The audio fetched from audio_url is missing from storage."
+            if not job.audio_key:  # the engine stage claims only fetched jobs
+                raise EngineError("file_not_found", missing)
+            try:
+                with self.blobs.local_path(job.audio_key) as path:
+                    yield path
+            except FileNotFoundError:
+                raise EngineError("file_not_found", missing) from None
             return
         file = self.store.get_file(job.project_id, job.file_id) if job.file_id else None
         if file is None:
@@ -401,7 +444,7 @@ class JobRunner:
 
         limits = self.limits(job.project_id)
         max_seconds = limits.max_audio_duration_seconds
-        with self._audio(job, limits) as path:
+        with self._audio(job) as path:
 
             def transcribe(engine: Engine) -> Transcript:
                 claim.check()  # before a retry too: the job may have been deleted

@@ -22,6 +22,7 @@ from hark.jobs import (
     NoDispatcher,
     Periodic,
     RunnerConfig,
+    Threads,
     WebhookPolicy,
     WebhookSender,
     address_policy,
@@ -119,8 +120,19 @@ class Hark:
             on_finished=self._webhook_loop.wake,
             metrics=self.metrics,
             in_flight_cap=self._in_flight_cap,
+            on_fetched=lambda job_id: self.jobs.dispatch(job_id),
         )
         self.dispatcher = self._dispatcher(self.engine.wait_ready)
+        # The audio_url download stage, in every process that runs jobs: downloads wait on
+        # remote servers here, not in the engine's job slots.
+        runs_jobs = isinstance(self.dispatcher, InProcessDispatcher) or (
+            self.role == "worker" and not isinstance(self.dispatcher, NoDispatcher)
+        )
+        self.fetcher = (
+            Threads(self.runner.fetch_next, settings.fetch_concurrency, "hark-fetch")
+            if runs_jobs
+            else None
+        )
         # One pool for /readyz: checks that hang occupy its threads instead of each probe
         # starting (and leaving behind) threads of its own.
         self._ready_pool = ThreadPoolExecutor(3, thread_name_prefix="hark-ready")
@@ -149,7 +161,7 @@ class Hark:
         self.files = FileService(self.store, self.blobs, self.quotas)
         self.transcriptions = TranscriptionService(
             self.store,
-            self.jobs.dispatch,
+            self._dispatch_new,
             self.catalog,
             self.quotas,
             addresses,
@@ -191,12 +203,19 @@ class Hark:
             return InProcessDispatcher(self.runner.run_next, job_concurrency(settings), engine)
         return NoDispatcher()  # jobs wait in the database for a server with workers
 
+    def _dispatch_new(self, transcription_id: str) -> None:
+        if self.fetcher is not None:
+            self.fetcher.wake()  # an audio_url job is downloaded first
+        self.jobs.dispatch(transcription_id)
+
     def _in_flight_cap(self, overrides: dict | None) -> int:
         return self.quotas.defaults.overridden(overrides).max_jobs_in_flight_per_project
 
     def run_queued(self, _transcription_id: str) -> None:
         """One queue message (`hark worker`): take the job whose turn it is, which need not
         be the one the message names; messages only say that jobs are waiting."""
+        if self.fetcher is not None:
+            self.fetcher.wake()  # it may be an audio_url job still to be downloaded
         if self.runner.run_next():
             self.jobs.send_parked()  # its project's slot is free: jobs held back may start
         else:
@@ -238,6 +257,8 @@ class Hark:
             self.jobs.recover()
         elif self.role == "worker":
             _remove_orphaned_scratch(self.settings.downloads_dir.parent)
+        if self.fetcher is not None:
+            self.fetcher.start()
         self._jobs_loop.start()
 
     def _sweep(self) -> None:
@@ -295,6 +316,8 @@ class Hark:
 
     def stop(self) -> None:
         self._jobs_loop.stop()
+        if self.fetcher is not None:
+            self.fetcher.stop()
         if isinstance(self.dispatcher, InProcessDispatcher):
             # Workers take no new job; then the engine stops, the jobs in hand raise
             # EngineStopped, and their workers put them back in the queue before they end.

@@ -20,6 +20,7 @@ from .models import (
     File,
     IdempotencyRecord,
     PresignedUpload,
+    Transcription,
 )
 
 
@@ -77,9 +78,18 @@ class FilesStore(IdempotencyStore):
             return file
 
     def storage_keys(self) -> set[str]:
-        """Every blob key in use: stored files', and those S3 may still receive uploads at."""
+        """Every blob key in use: stored files', unfinished jobs' fetched audio, and those S3
+        may still receive uploads at."""
         with self.db.read() as s:
             keys = set(s.scalars(select(File.storage_key)))
+            keys |= set(
+                s.scalars(
+                    select(Transcription.audio_key).where(
+                        Transcription.audio_key.is_not(None),
+                        Transcription.status.in_(("queued", "processing")),
+                    )
+                )
+            )
             return keys | set(
                 s.scalars(
                     select(PresignedUpload.storage_key).where(

@@ -118,11 +118,59 @@ class JobsStore(WebhooksStore):
 
     @staticmethod
     def _held(transcription_id: str, owner: str) -> Any:
+        # Queued too: a download (claim_fetch) leases the job while it stays queued. Lease
+        # tokens are new to each claim, so a token names one stage of one attempt.
         return and_(
             Transcription.id == transcription_id,
-            Transcription.status == "processing",
+            Transcription.status.in_(("queued", "processing")),
             Transcription.lease_owner == owner,
         )
+
+    # The download stage: an audio_url job is fetched while it stays queued, under a lease
+    # of its own, and its audio stored; only then may the engine stage claim it (see
+    # queue.claim_next). A crashed download's lease runs out and the job is claimed again.
+
+    def claim_fetch(self, owner: str, lease: timedelta) -> Transcription | None:
+        """The oldest queued audio_url job not fetched yet and not being fetched, leased to
+        `owner`; None when there is none."""
+        now = utcnow()
+        with self.db.write() as s:
+            job_id = s.scalar(
+                select(Transcription.id)
+                .where(
+                    Transcription.status == "queued",
+                    Transcription.audio_url.is_not(None),
+                    Transcription.audio_key.is_(None),
+                    or_(
+                        Transcription.lease_owner.is_(None),
+                        Transcription.lease_expires_at < now,
+                    ),
+                )
+                .order_by(Transcription.created_at, Transcription.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if job_id is None:
+                return None
+            s.execute(
+                update(Transcription)
+                .where(Transcription.id == job_id)
+                .values(lease_owner=owner, lease_expires_at=now + lease)
+            )
+            return s.get(Transcription, job_id)
+
+    def store_fetched(self, transcription_id: str, owner: str, audio_key: str) -> bool:
+        """The download is stored at `audio_key`: the job is ready for the engine (and is
+        due to be dispatched). False when `owner` no longer holds it (cancelled, deleted, or
+        its lease ran out): the caller then removes the blob."""
+        with self.db.write() as s:
+            return bool(
+                s.execute(
+                    update(Transcription)
+                    .where(self._held(transcription_id, owner), Transcription.status == "queued")
+                    .values(audio_key=audio_key, lease_owner=None, lease_expires_at=None)
+                ).rowcount
+            )
 
     def renew_lease(self, transcription_id: str, owner: str, lease: timedelta) -> bool:
         """Extend the lease; False when `owner` no longer holds the job."""
@@ -289,6 +337,21 @@ class JobsStore(WebhooksStore):
                 )
             for transcription_id in doomed:
                 self._enqueue_webhook(s, transcription_id)
+            if holder_gone is not None:
+                # Downloads of crashed processes: claimable again now, not when their leases
+                # run out.
+                fetching = s.execute(
+                    select(Transcription.id, Transcription.lease_owner).where(
+                        Transcription.status == "queued", Transcription.lease_owner.is_not(None)
+                    )
+                ).all()
+                gone = [job_id for job_id, holder in fetching if holder_gone(holder)]
+                if gone:
+                    s.execute(
+                        update(Transcription)
+                        .where(Transcription.id.in_(gone), Transcription.status == "queued")
+                        .values(lease_owner=None, lease_expires_at=None)
+                    )
             return len(again) + len(restarted), len(doomed)
 
     def release(self, transcription_id: str, owner: str) -> bool:

@@ -122,6 +122,9 @@ class Transcription(Base):
     model: Mapped[str] = mapped_column(String(64))
     file_id: Mapped[str | None] = mapped_column(String(36))  # no FK: deleting a file is allowed
     audio_url: Mapped[str | None] = mapped_column(String(4096))
+    # audio_url jobs: the blob the download stage stored the audio in (None: not fetched
+    # yet). Only fetched jobs are claimed for the engine, so a slow download holds no slot.
+    audio_key: Mapped[str | None] = mapped_column(String(256))
     filename: Mapped[str] = mapped_column(String(1024))
     language_hints: Mapped[list[str] | None] = mapped_column(JSON)
     language_hints_strict: Mapped[bool | None] = mapped_column(Boolean)
@@ -151,8 +154,9 @@ class Transcription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # While processing: who holds the job (a token new to each claim) and until when. Only
-    # the holder may record progress or finish the job; an expired lease is re-queued.
+    # While processing (or queued and being downloaded): who holds the job (a token new to
+    # each claim) and until when. Only the holder may record progress or finish the job; an
+    # expired lease is re-queued (a download's is simply claimed again).
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # While queued: when the job was last handed to the dispatcher (None: not yet, or the

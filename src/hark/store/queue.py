@@ -18,8 +18,10 @@ from .models import Project, Transcription, utcnow
 T = Transcription.__table__
 RECENT_JOBS = 20  # completed jobs the throughput estimate is taken over
 
-# Every column the status response shows (the lease columns are the worker's business).
-_STATUS = select(*(c for c in T.c if c.name not in ("lease_owner", "lease_expires_at"))).where(
+# Every column the status response shows (the lease columns and where fetched audio is
+# stored are the worker's business).
+_HIDDEN = ("lease_owner", "lease_expires_at", "audio_key")
+_STATUS = select(*(c for c in T.c if c.name not in _HIDDEN)).where(
     T.c.id == bindparam("id"), T.c.project_id == bindparam("project_id")
 )
 
@@ -42,6 +44,11 @@ _AHEAD = select(func.count()).where(  # a project's queued jobs older than one o
         and_(T.c.created_at == bindparam("created_at"), T.c.id < bindparam("id")),
     ),
 )
+
+
+# An audio_url job is claimed for the engine only once the download stage stored its audio:
+# a slow remote server holds no engine slot and counts against no in-flight cap.
+_AUDIO_READY = or_(T.c.audio_url.is_(None), T.c.audio_key.is_not(None))
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ class JobQueue:
                 chosen = s.execute(
                     select(T.c.id, T.c.project_id)
                     .join(Project, Project.id == T.c.project_id)
-                    .where(T.c.status == "queued", T.c.project_id.not_in(full))
+                    .where(T.c.status == "queued", T.c.project_id.not_in(full), _AUDIO_READY)
                     .order_by(Project.last_claimed_at.asc().nulls_first(), T.c.created_at, T.c.id)
                     .limit(1)
                     .with_for_update(skip_locked=True, of=T)
