@@ -43,6 +43,7 @@ STEREO = AUDIO / "telephony" / "stereo_diarization.wav"
 LEFT = "he began a confused complaint against the wizard who had vanished behind the curtain"
 RIGHT = "the horizon seems extremely distant"
 JFK_TEXT = "ask not what your country can do for you ask what you can do for your country"
+JFK_SPEECH = normalize(JFK.with_suffix(".txt").read_text())  # all 22 words
 
 
 @pytest.fixture(scope="session")
@@ -521,8 +522,9 @@ def test_transcribe_short_and_stream(legacy, version):
     )
     for outcome in (short, streamed):
         result = outcome["ok"]
-        assert JFK_TEXT in normalize(result["text"])
-        assert "ask not what your country can do for you" in result["joined"].lower()
+        # The streaming decode may hear one word differently ("asked not"; see below).
+        for text in (result["text"], result["joined"]):
+            assert jiwer.wer(JFK_SPEECH, normalize(text)) <= 1 / 22, text
         assert "  " not in result["joined"]
         assert all(w["is_final"] for w in result["words"])
         _spaced(result["words"])
@@ -552,5 +554,4 @@ def test_transcribe_stream_live_with_nonfinal(legacy, tmp_path):
     # The whole speech, once: a live window may hear a word differently from the batch
     # decode ("asked not"), so one word of the 22 may differ; accuracy itself is measured
     # by benchmarks/realtime.py (WER of the final text against the batch transcript).
-    reference = normalize(JFK.with_suffix(".txt").read_text())
-    assert jiwer.wer(reference, normalize(text)) <= 1 / 22, text
+    assert jiwer.wer(JFK_SPEECH, normalize(text)) <= 1 / 22, text
