@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .batching import WINDOW_S, BatchScheduler, BatchSettings, punctuation
+from .batching import WINDOW_S, BatchScheduler, BatchSettings, looping, punctuation
 from .languages import WHISPER_LANGUAGES
 from .terms import respell, spellings
 from .text_language import text_language
@@ -228,12 +229,11 @@ class WhisperEngine:
         loop on the last phrase: a hypothesis that ran into its length cap keeps its first
         round; anything else that looks wrong is decoded again faster-whisper's way."""
         language = language or (None if self.multilingual else "en")
+        fully = partial(
+            self._decode_window_fully, audio, language, prompt, hotwords, offset_ms, beam_size
+        )
         if language is None or len(audio) >= (WINDOW_S - STREAM_PAD_S) * SAMPLE_RATE:
-            return self._decode_window_fully(
-                audio, language, prompt, hotwords, offset_ms, beam_size
-            )
-        from faster_whisper.transcribe import get_compression_ratio
-
+            return fully()
         model = self._model
         tokenizer, suppressed = self._tokenizer(language)
         features = model.feature_extractor(audio)[..., :-1]
@@ -260,10 +260,8 @@ class WhisperEngine:
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         if len(tokens) >= budget - 1:
             tokens = _first_round(tokens)
-        if tokens is None or get_compression_ratio(tokenizer.decode(tokens) or " ") > 2.4:
-            return self._decode_window_fully(
-                audio, language, prompt, hotwords, offset_ms, beam_size
-            )
+        if tokens is None or looping(tokenizer, tokens):
+            return fully()
         if not tokens:
             return []
         segments = [[{"tokens": tokens, "start": 0.0, "end": seconds, "seek": 0}]]
@@ -322,11 +320,7 @@ class WhisperEngine:
     ) -> _Decoded:
         """Like _recognize, through the scheduler shared with every other running job (no
         decoder segments: the scheduler decodes windows, not faster-whisper segments)."""
-        from faster_whisper.tokenizer import Tokenizer
-
-        tokenizer = Tokenizer(
-            self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language
-        )
+        tokenizer, _ = self._tokenizer(language)
         assert self.scheduler is not None
         words = self.scheduler.transcribe(
             audio,

@@ -150,7 +150,7 @@ class BatchScheduler:
                 try:
                     window_words, text_tokens = window.future.result(timeout=_PROGRESS_TICK)
                     words.extend(window_words)
-                    if _looping(tokenizer, text_tokens):
+                    if looping(tokenizer, text_tokens):
                         previous.clear()  # do not carry a loop into the next window
                     else:
                         previous.extend(text_tokens)
@@ -316,7 +316,8 @@ class BatchScheduler:
             window.future.set_result((words, texts[index]))
 
 
-def _looping(tokenizer, tokens: list[int]) -> bool:
+def looping(tokenizer, tokens: list[int]) -> bool:
+    """Whether decoded `tokens` look like a repetition loop (faster-whisper's test)."""
     from faster_whisper.transcribe import get_compression_ratio
 
     return bool(tokens) and get_compression_ratio(tokenizer.decode(tokens)) > _LOOP_RATIO
