@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +118,60 @@ def test_long_form_of_the_dev_set_within_a_point_of_sequential(sequential, batch
     wer_sequential = jiwer.wer(truth, normalize(alone.text))
     assert wer_batched <= wer_sequential + 0.01, (wer_batched, wer_sequential)
     assert statistics.mean(timing_gaps(together, alone)) <= 50
+
+
+def recorded_encoder_frames(scheduler: BatchScheduler, monkeypatch) -> list[tuple[int, int]]:
+    """(windows, frames) of every encoder call the scheduler makes from now on."""
+    calls: list[tuple[int, int]] = []
+    encode = scheduler.model.encode
+
+    def recording(features):
+        calls.append((features.shape[0], features.shape[-1]))
+        return encode(features)
+
+    monkeypatch.setattr(scheduler.model, "encode", recording)
+    return calls
+
+
+def test_short_windows_are_encoded_without_whisper_padding(batched, monkeypatch):
+    calls = recorded_encoder_frames(batched.asr.scheduler, monkeypatch)
+    results = all_at_once(batched, [(p, TranscribeOptions()) for p in DEV_FILES[:4]])
+    longest = max(len(decode_audio(p)) for p in DEV_FILES[:4]) / 16_000
+    assert calls and all(frames <= 100 * math.ceil(longest + 4) for _, frames in calls), calls
+    assert corpus_wer(DEV_FILES[:4], results) < 0.1
+
+
+def test_a_suspect_hypothesis_is_decoded_again_with_the_whole_window(batched, monkeypatch):
+    """A hypothesis that looks wrong (as a loop or a repetition does) after the shortened
+    encoder input is decoded again with Whisper's full 30 s; only that one is."""
+    calls = recorded_encoder_frames(batched.asr.scheduler, monkeypatch)
+    flagged: list[int] = []
+
+    def suspect(tokenizer, tokens, budget):
+        if "country" in tokenizer.decode(tokens):
+            flagged.append(len(tokens))
+            return True
+        return False
+
+    monkeypatch.setattr(batching, "suspect", suspect)
+    jfk, dev = all_at_once(
+        batched, [(JFK, TranscribeOptions()), (DEV_FILES[0], TranscribeOptions())]
+    )
+    assert len(flagged) == 1  # the 30 s decode is final: it is not checked again
+    assert (1, 3000) in calls and all(f < 3000 for n, f in calls if n > 1), calls
+    assert "ask not what your country can do for you" in normalize(jfk.text)
+    assert [t.start_ms for t in jfk.tokens] == sorted(t.start_ms for t in jfk.tokens)
+    assert jiwer.wer(reference(DEV_FILES[0]), normalize(dev.text)) < 0.2
+
+
+def test_said_twice_finds_a_repeated_ending_only():
+    assert batching.said_twice([1, 2, 3, 4, 1, 2, 3, 4])
+    assert batching.said_twice([9, 1, 2, 3, 1, 2, 3])
+    assert not batching.said_twice([1, 2, 3, 4, 5, 6])
+    assert not batching.said_twice([1, 2, 1, 2])  # too short a phrase to call
+    assert not batching.said_twice(
+        [5, 6, 7, 8, 9, 10, 11, 12, 13, 1, 2, 3, 1, 2, 3]
+    )  # a small part
 
 
 def test_context_terms_per_job_in_a_shared_batch(batched):

@@ -23,7 +23,7 @@ from hark.engine import (
     get_engine,
     stream_decoder,
 )
-from hark.engine.asr import _first_round
+from hark.engine.batching import first_round
 from support import DEV_CLEAN, JFK, normalize
 from support.media import encode_bytes
 
@@ -91,12 +91,12 @@ def test_a_streaming_window_is_encoded_at_its_own_length(engine, monkeypatch):
     assert 500 <= tokens[0].start_ms < tokens[-1].end_ms <= 4500
 
 
-def test_a_looping_hypothesis_keeps_its_first_round():
-    assert _first_round([1, 2, 3, 4, 3, 4, 3, 4]) == [1, 2, 3, 4]
-    assert _first_round([1, 2, 3, 4, 3, 4, 3, 4, 3]) == [1, 2, 3, 4]  # cut mid-round
-    assert _first_round([7, 7, 7, 7]) == [7]
-    assert _first_round([1, 2, 3, 2, 3]) is None  # said twice: not a loop
-    assert _first_round([1, 2, 3]) is None
+def test_a_looping_hypothesis_keeps_itsfirst_round():
+    assert first_round([1, 2, 3, 4, 3, 4, 3, 4]) == [1, 2, 3, 4]
+    assert first_round([1, 2, 3, 4, 3, 4, 3, 4, 3]) == [1, 2, 3, 4]  # cut mid-round
+    assert first_round([7, 7, 7, 7]) == [7]
+    assert first_round([1, 2, 3, 2, 3]) is None  # said twice: not a loop
+    assert first_round([1, 2, 3]) is None
 
 
 def test_endpoint_after_speech_and_silence(engine):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -11,7 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .batching import WINDOW_S, BatchScheduler, BatchSettings, looping, punctuation
+from .batching import (
+    WINDOW_S,
+    BatchScheduler,
+    BatchSettings,
+    encoder_frames,
+    first_round,
+    looping,
+    punctuation,
+    token_budget,
+)
 from .languages import WHISPER_LANGUAGES
 from .terms import respell, spellings
 from .text_language import text_language
@@ -37,7 +45,6 @@ _ENGLISH_ONLY_VOCABULARY = 51864  # multilingual Whisper vocabularies have 51865
 # Less, and Whisper garbles the last words more often (dev-set speech streamed: WER 10 %
 # with 0.5 s, 3.1 % with 2 s, 6.1 % reading 30 s as faster-whisper does).
 STREAM_PAD_S = 2
-STREAM_TOKENS_PER_S = 8  # a window's token budget; speech runs at about 3-4 a second
 
 
 @dataclass(frozen=True)
@@ -239,7 +246,7 @@ class WhisperEngine:
         features = model.feature_extractor(audio)[..., :-1]
         content = features.shape[-1]
         # Whole seconds of input, so the encoder sees few distinct shapes.
-        frames = min(3000, math.ceil(content / 100 + STREAM_PAD_S) * 100)
+        frames = encoder_frames(content / 100, STREAM_PAD_S)
         padded = np.zeros((features.shape[0], frames), np.float32)
         padded[:, :content] = features[:, :frames]
         encoder_output = model.encode(padded)
@@ -248,7 +255,7 @@ class WhisperEngine:
             tokenizer, previous, without_timestamps=True, hotwords=", ".join(hotwords) or None
         )
         seconds = len(audio) / SAMPLE_RATE
-        budget = int(STREAM_TOKENS_PER_S * seconds) + 10  # far above speech: only a loop hits it
+        budget = token_budget(seconds)
         result = model.model.generate(
             encoder_output,
             [prompt_tokens],
@@ -259,7 +266,7 @@ class WhisperEngine:
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         if len(tokens) >= budget - 1:
-            tokens = _first_round(tokens)
+            tokens = first_round(tokens)
         if tokens is None or looping(tokenizer, tokens):
             return fully()
         if not tokens:
@@ -430,20 +437,6 @@ def _words(segment, language: str, offset_ms: int) -> list[Token]:
     """A segment's words as Whisper spells them (with their leading spaces)."""
     words = segment.words or [_segment_as_word(segment)]
     return [_token(w.word, w.start, w.end, w.probability, language, offset_ms) for w in words]
-
-
-def _first_round(tokens: list[int]) -> list[int] | None:
-    """A hypothesis that loops to the end (`x y z y z y z ...`) cut after the first round of
-    its loop (`x y z`); None when it does not end in a loop."""
-    for period in range(1, len(tokens) // 3 + 1):
-        start = len(tokens) - period
-        while start >= period and tokens[start - period : start] == tokens[start : start + period]:
-            start -= period
-        if len(tokens) - start >= 3 * period:  # at least three rounds: a loop, not a repeat
-            while start > 0 and tokens[start - 1] == tokens[start - 1 + period]:
-                start -= 1  # the loop began earlier, in another phase
-            return tokens[: start + period]
-    return None
 
 
 def _cleaned(tokens: list[Token]) -> list[Token]:

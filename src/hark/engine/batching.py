@@ -48,6 +48,10 @@ PREVIOUS_TOKENS = 223
 # A window whose text compresses better than this is taken for a repetition loop (faster-
 # whisper's compression_ratio_threshold) and is not passed on to the next window.
 _LOOP_RATIO = 2.4
+# Silence after a batch's longest window in the encoder's shortened input: with 2 s Whisper
+# tiny repeats short utterances now and then (measured on the dev set), with 4 s it does not.
+TAIL_PAD_S = 4
+TOKENS_PER_S = 8  # a window's token budget; speech runs at about 3-4 a second
 
 
 @dataclass(frozen=True)
@@ -271,49 +275,107 @@ class BatchScheduler:
     def _queued(self) -> int:
         return sum(len(q) for q in self._pending.values())
 
-    def _run(self, batch: list[_Window]) -> None:
+    def _run(self, batch: list[_Window], trimmed: bool = True) -> None:
+        """One batch through the model. The encoder reads only the batch's longest window
+        and TAIL_PAD_S of silence, not Whisper's padded 30 s: most windows of short jobs
+        are a few seconds, and the encoder's cost is proportional to its input. A window
+        whose hypothesis then looks wrong (it ran into its token budget, loops, or says its
+        text twice) is decoded again with the whole 30 s, faster-whisper's way."""
         if not batch:
             return
         model = self.model
         tokenizer = batch[0].tokenizer
-        features = np.stack([w.features for w in batch])
-        encoder_output = model.encode(features)
+        longest = max(w.duration for w in batch)
+        frames = encoder_frames(longest, TAIL_PAD_S) if trimmed else _FRAMES
+        trimmed = frames < _FRAMES
+        features = np.stack([w.features[..., :frames] for w in batch])
+        encoder_output = model.encode(np.ascontiguousarray(features))
+        prompt_length = len(batch[0].prompt)  # the same across a batch (its key)
+        max_length = model.max_length
+        if trimmed:  # only a loop reaches the budget, and it should stop there
+            max_length = min(max_length, prompt_length + token_budget(longest))
         results = model.model.generate(
             encoder_output,
             [w.prompt for w in batch],
             beam_size=self.beam_size,
-            max_length=model.max_length,
+            max_length=max_length,
             suppress_blank=True,
             suppress_tokens=batch[0].suppressed,
             return_scores=True,
             return_no_speech_prob=True,
         )
+        texts = [[t for t in r.sequences_ids[0] if t < tokenizer.eot] for r in results]
+        again = [
+            index
+            for index, (window, tokens) in enumerate(zip(batch, texts, strict=True))
+            if trimmed and suspect(tokenizer, tokens, token_budget(window.duration))
+        ]
+        if again:
+            self._run([batch[i] for i in again], trimmed=False)
         segments = []
         sizes = []
-        texts = []
-        for index, (window, result) in enumerate(zip(batch, results, strict=True)):
-            tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-            texts.append(tokens)
+        for index, (window, tokens) in enumerate(zip(batch, texts, strict=True)):
             offset = index * _SPACING_S
             segments.append(
                 [
                     {
-                        "tokens": tokens,
+                        "tokens": [] if index in again else tokens,
                         "start": offset,
                         "end": offset + window.duration,
                         "seek": offset * model.frames_per_second,
                     }
                 ]
             )
-            sizes.append(int(math.ceil(window.duration) * model.frames_per_second))
+            sizes.append(min(int(math.ceil(window.duration) * model.frames_per_second), frames))
         model.add_word_timestamps(segments, tokenizer, encoder_output, sizes, *punctuation(), 0.0)
         self.batches = [*self.batches[-999:], len(batch)]
         seconds = (time.monotonic() - batch[0].started) / len(batch)
         self._seconds_per_window = 0.7 * self._seconds_per_window + 0.3 * seconds
         for index, (window, segment) in enumerate(zip(batch, segments, strict=True)):
-            offset = index * _SPACING_S
-            words = _restore(segment[0].get("words") or [], window.chunks, offset)
-            window.future.set_result((words, texts[index]))
+            if index not in again:
+                words = _restore(segment[0].get("words") or [], window.chunks, index * _SPACING_S)
+                window.future.set_result((words, texts[index]))
+
+
+def encoder_frames(seconds: float, pad_s: float) -> int:
+    """Feature frames the encoder reads for `seconds` of speech: whole seconds (so it sees
+    few distinct shapes) with `pad_s` of silence after, at most Whisper's 30 s."""
+    return min(_FRAMES, math.ceil(seconds + pad_s) * 100)
+
+
+def token_budget(seconds: float) -> int:
+    """Tokens a window of `seconds` may take, far above speech (3-4 a second): only a
+    repetition loop, which a shortened encoder input invites, runs into it."""
+    return int(TOKENS_PER_S * seconds) + 10
+
+
+def suspect(tokenizer, tokens: list[int], budget: int) -> bool:
+    """Whether a hypothesis from a shortened encoder input looks wrong: it ran into its
+    token budget, loops, or ends by saying its text again (`x y z x y z`)."""
+    return len(tokens) >= budget - 1 or looping(tokenizer, tokens) or said_twice(tokens)
+
+
+def said_twice(tokens: list[int]) -> bool:
+    """Whether the hypothesis ends with a phrase of 3 or more tokens said twice over, the
+    two covering at least half of it (a hallucinated repetition, rarely real speech)."""
+    for period in range(max(3, -(-len(tokens) // 4)), len(tokens) // 2 + 1):
+        if tokens[-period:] == tokens[-2 * period : -period]:
+            return True
+    return False
+
+
+def first_round(tokens: list[int]) -> list[int] | None:
+    """A hypothesis that loops to the end (`x y z y z y z ...`) cut after the first round of
+    its loop (`x y z`); None when it does not end in a loop."""
+    for period in range(1, len(tokens) // 3 + 1):
+        start = len(tokens) - period
+        while start >= period and tokens[start - period : start] == tokens[start : start + period]:
+            start -= period
+        if len(tokens) - start >= 3 * period:  # at least three rounds: a loop, not a repeat
+            while start > 0 and tokens[start - 1] == tokens[start - 1 + period]:
+                start -= 1  # the loop began earlier, in another phase
+            return tokens[: start + period]
+    return None
 
 
 def looping(tokenizer, tokens: list[int]) -> bool:
