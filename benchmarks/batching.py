@@ -37,6 +37,7 @@ import numpy as np
 
 from hark.engine import SAMPLE_RATE, EngineConfig, decode_audio
 from hark.engine.asr import resolve_model
+from scoring import normalize
 from throughput import DEFAULT_AUDIO, hark_server, run_baseline, submit, wait_all
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -252,6 +253,65 @@ def part_f(args: argparse.Namespace, config: EngineConfig, files: list[Path]) ->
     return rows
 
 
+def run_accuracy(config: EngineConfig, files: list[tuple[str, str]], full_input: bool) -> dict:
+    """The scheduler over `files` (path, reference), 4 jobs at a time, with the shortened
+    encoder input or (`full_input`) Whisper's padded 30 s: WER and each word's times."""
+    import jiwer
+
+    from hark.engine import batching, get_pipeline
+
+    if full_input:
+        batching.encoder_frames = lambda seconds, pad_s: 3000
+    pipeline = get_pipeline(config)
+    pipeline.transcribe_file(files[0][0])
+    start = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        transcripts = list(pool.map(lambda f: pipeline.transcribe_file(f[0]), files))
+    seconds = time.perf_counter() - start
+    wer = jiwer.wer([normalize(ref) for _, ref in files], [normalize(t.text) for t in transcripts])
+    words = [[(t.text, t.start_ms, t.end_ms) for t in tr.tokens] for tr in transcripts]
+    return {"seconds": seconds, "wer": wer, "words": words}
+
+
+def part_w(args: argparse.Namespace, config: EngineConfig) -> dict:
+    """Accuracy of the shortened encoder input against the full 30 s, through the scheduler,
+    on every English recording with a reference (mono, under 2 minutes) in ../shared/audio."""
+    root = DEFAULT_AUDIO.parent.parent
+    files = []
+    for line in (root / "manifest.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        reference = (root / entry["file"]).with_suffix(".txt")
+        mono = entry.get("channels", 1) == 1
+        if entry["language"] == "en" and entry["duration_s"] < 120 and mono and reference.exists():
+            files.append((str(root / entry["file"]), reference.read_text()))
+    runs = {
+        name: in_child(run_accuracy, config, files, name == "full", timeout=args.timeout)
+        for name in ("full", "shortened")
+    }
+    full, short = runs["full"], runs["shortened"]
+    differing, gaps = 0, []
+    for a, b in zip(full["words"], short["words"], strict=True):
+        if [w[0] for w in a] != [w[0] for w in b]:
+            differing += 1
+            continue
+        gaps += [abs(x[i] - y[i]) for x, y in zip(a, b, strict=True) for i in (1, 2)]
+    gaps.sort()
+    figures = {
+        "files": len(files), "wer_full": full["wer"], "wer_shortened": short["wer"],
+        "seconds_full": full["seconds"], "seconds_shortened": short["seconds"],
+        "files_differing": differing, "timing_median_ms": gaps[len(gaps) // 2] if gaps else None,
+        "timing_p95_ms": gaps[int(len(gaps) * 0.95)] if gaps else None,
+        "timing_max_ms": gaps[-1] if gaps else None,
+    }  # fmt: skip
+    print(f"(w) {len(files)} English recordings, the scheduler's encoder input 30 s / shortened:")
+    print(f"  WER {full['wer']:.2%} / {short['wer']:.2%}; {full['seconds']:.1f} s / "
+          f"{short['seconds']:.1f} s ({full['seconds'] / short['seconds']:.2f}x)")  # fmt: skip
+    print(f"  {differing} files' words differ (case and punctuation count); timings of the "
+          f"rest: median {figures['timing_median_ms']} ms, p95 {figures['timing_p95_ms']} ms, "
+          f"max {figures['timing_max_ms']} ms", flush=True)  # fmt: skip
+    return figures
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
@@ -259,7 +319,9 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--audio-dir", type=Path, default=DEFAULT_AUDIO, help="*.flac / *.wav files")
     p.add_argument("--jobs", type=int, default=20, help="jobs in the queue of (a), (b), (f)")
-    p.add_argument("--parts", default="a,e,f", help="which of a (with b), e, f to run")
+    p.add_argument(
+        "--parts", default="a,e,f,w", help="which of a (with b), e, f, w (accuracy) to run"
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default=os.environ.get("HARK_DEVICE"))
     p.add_argument("--hours", type=float, nargs="+", default=[1, 5], help="(e) lengths")
     p.add_argument("--diarize", action="store_true", help="(e) with speaker diarization")
@@ -303,6 +365,8 @@ def main() -> None:
         figures["e"] = part_e(args, config)
     if "f" in parts:
         figures["f"] = part_f(args, config, files)
+    if "w" in parts:
+        figures["w"] = part_w(args, config)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
 

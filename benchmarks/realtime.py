@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import secrets
 import socket
 import statistics
@@ -47,6 +46,7 @@ from websockets.asyncio.client import connect
 from hark.engine import SAMPLE_RATE, EngineProcess, StreamingConfig, TranscribeOptions, decode_audio
 from hark.jobs import engine_config
 from hark.settings import Settings
+from scoring import normalize
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_CLEAN = REPO_ROOT.parent / "shared" / "audio" / "librispeech" / "dev-clean"
@@ -54,11 +54,6 @@ FRAME_S = 0.1
 PAUSE_S = 1.0
 CONFIG = {"model": "stt-rt-v5", "audio_format": "pcm_s16le", "sample_rate": 16000}
 CONFIG["num_channels"] = 1
-
-
-def normalize(text: str) -> str:
-    text = re.sub(r"[^\w\s']", " ", text.lower().replace("-", " "))
-    return " ".join(w.strip("'") for w in text.split())
 
 
 @dataclass

@@ -52,6 +52,12 @@ def read_stm(path: Path) -> list[tuple[str, str]]:
     return [(speaker, word) for _, speaker, text in rows for word in words(text)]
 
 
+def normalize(text: str) -> str:
+    """Lower-case words without punctuation, for WER against references of any casing."""
+    text = re.sub(r"[^\w\s']", " ", text.lower().replace("-", " "))
+    return " ".join(w.strip("'") for w in text.split())
+
+
 def words(text: str) -> list[str]:
     """Lower case, no punctuation (apostrophes inside words kept)."""
     return re.findall(r"[\w']+", text.lower().replace("\u2019", "'"))

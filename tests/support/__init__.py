@@ -4,7 +4,6 @@ calls and assertions. Fixtures stay in conftest.py."""
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -24,6 +23,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 REPO = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # scoring.py: references and speaker accuracy
+from scoring import normalize  # noqa: E402  (shared with the benchmarks)
+
 AUDIO = REPO.parent / "shared" / "audio"
 # Translation models no registry carries (an OPUS-MT zh->en CTranslate2 package).
 MODELS = REPO.parent / "shared" / "models"
@@ -277,13 +278,6 @@ def transcribe(client: httpx.Client, path: Path, **body) -> tuple[dict, dict | N
     if job["status"] != "completed":
         return job, None
     return job, client.get(f"/transcriptions/{job['id']}/transcript").json()
-
-
-def normalize(text: str) -> str:
-    """Lower-case words without punctuation, for WER against references of any casing."""
-    text = text.lower().replace("-", " ")
-    text = re.sub(r"[^\w\s']", " ", text)
-    return " ".join(w.strip("'") for w in text.split())
 
 
 def assert_error(response: httpx.Response, status: int, error_type: str | None = None) -> dict:
