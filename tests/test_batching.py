@@ -8,8 +8,9 @@ import difflib
 import itertools
 import math
 import statistics
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import jiwer
@@ -162,6 +163,43 @@ def test_a_suspect_hypothesis_is_decoded_again_with_the_whole_window(batched, mo
     assert "ask not what your country can do for you" in normalize(jfk.text)
     assert [t.start_ms for t in jfk.tokens] == sorted(t.start_ms for t in jfk.tokens)
     assert jiwer.wer(reference(DEV_FILES[0]), normalize(dev.text)) < 0.2
+
+
+def test_a_failing_batch_keeps_what_was_decoded_again(monkeypatch):
+    """A batch that fails after one of its windows was decoded again at 30 s runs the others
+    one by one and leaves that window's result alone (the scheduler thread lives on)."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    engine = get_engine(EngineConfig(num_workers=1, batch_size=8))
+    scheduler = BatchScheduler(engine._model, BatchSettings(batch_size=8, wait_ms=3000), 5)
+    align = scheduler.model.add_word_timestamps
+    failed: list[int] = []
+
+    def fails_for_a_batch(segments, *args):
+        if len(segments) > 1 and not failed:
+            failed.append(len(segments))
+            raise RuntimeError("alignment failed")
+        return align(segments, *args)
+
+    monkeypatch.setattr(scheduler.model, "add_word_timestamps", fails_for_a_batch)
+    monkeypatch.setattr(
+        batching, "suspect", lambda tokenizer, tokens, budget: "country" in tokenizer.decode(tokens)
+    )
+    tokenizer = Tokenizer(engine._model.hf_tokenizer, False, task="transcribe", language="en")
+    audios = [decode_audio(JFK), decode_audio(DEV_FILES[0])]
+    futures: list[Future] = [Future(), Future()]
+
+    def run(audio, future: Future) -> None:  # daemon threads: a dead scheduler hangs no one
+        future.set_result(
+            " ".join(w.text for w in scheduler.transcribe(audio, tokenizer, None, None))
+        )
+
+    for audio, future in zip(audios, futures, strict=True):
+        threading.Thread(target=run, args=(audio, future), daemon=True).start()
+    jfk, dev = (f.result(timeout=120) for f in futures)
+    assert failed == [2], "the two windows shared the failing batch"
+    assert "ask not what your country can do for you" in normalize(jfk)
+    assert jiwer.wer(reference(DEV_FILES[0]), normalize(dev)) < 0.2
 
 
 def test_said_twice_finds_a_repeated_ending_only():

@@ -233,6 +233,8 @@ class BatchScheduler:
                     continue
                 log.warning("a batch failed (%s); running its windows one by one", exc)
                 for window in batch:
+                    if window.future.done():  # decoded again at 30 s before the failure
+                        continue
                     try:
                         self._run([window])
                     except Exception as single:
