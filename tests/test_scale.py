@@ -361,7 +361,7 @@ def test_migrations_build_exactly_the_models_schema(services, tmp_path, dialect)
         context = MigrationContext.configure(connection, opts={"include_object": managed_by_models})
         differences = compare_metadata(context, Base.metadata)
     db.dispose()
-    assert version == "0011"
+    assert version == "0012"
     assert differences == []
 
 

@@ -8,6 +8,7 @@ import hmac
 import itertools
 import json
 import secrets
+import signal
 import time
 
 import pytest
@@ -27,10 +28,13 @@ from support import (
 AUTH_VALUE = "hook-auth-" + secrets.token_hex(6)
 
 
-def hooked_job(api, webserver, name: str, script: str = "", **body) -> tuple[dict, str]:
+def hooked_job(
+    api, webserver, name: str, script: str = "", hang: str = "", **body
+) -> tuple[dict, str]:
     """Run a job on jfk.flac with a webhook to /hook/<name>; return the job and hook path."""
     path = f"/hook/{name}-{secrets.token_hex(4)}"
-    url = webserver.url(path + (f"?script={script}" if script else ""))
+    query = "&".join(f"{k}={v}" for k, v in (("script", script), ("hang", hang)) if v)
+    url = webserver.url(path + (f"?{query}" if query else ""))
     file = upload(api, JFK)
     job = wait_for(api, create_job(api, file["id"], webhook_url=url, **body)["id"])
     return job, path
@@ -149,6 +153,33 @@ def test_delivery_survives_a_restart_mid_backoff(tmp_path, webserver):
         assert requests[0]["body"] == requests[1]["body"]
         with server.client() as api:
             wait_for_status_code(api, job["id"], 200)
+    finally:
+        server.stop()
+
+
+def test_a_delivery_cut_off_by_kill_9_is_retried_at_restart(tmp_path, webserver):
+    """The sender was killed mid-attempt: its lease (here 3 x 20 s + 30 s) would keep the
+    delivery back for 90 s; the restarted server sees the lease's holder is gone and
+    retries at once."""
+    server = start_server(
+        tmp_path / "hark",
+        api_key="hark_test_" + secrets.token_hex(8),
+        allow_private_urls="true",
+        webhook_timeout="20",
+    )
+    try:
+        with server.client() as api:
+            job, path = hooked_job(api, webserver, "killed", script="200", hang="15")
+            webserver.wait_for_requests(path, 1)
+        server.stop(signal.SIGKILL)  # mid-attempt: the receiver is still holding the request
+        killed_at = time.time()
+        server.start()
+        requests = webserver.wait_for_requests(path, 2, timeout=60)
+        assert requests[1]["time"] - killed_at < 30, "retried when the lease ran out"
+        assert requests[0]["body"] == requests[1]["body"]
+        assert "retrying 1 webhook deliveries a stopped process was sending" in server.log()
+        with server.client() as api:
+            wait_for_status_code(api, job["id"], 200, timeout=60)
     finally:
         server.stop()
 

@@ -22,6 +22,7 @@ from hark.metrics import Metrics
 from hark.store import Store, WebhookDelivery, utcnow
 
 from .net import AddressPolicy, ForbiddenAddress, deadline, guarded_client, where
+from .processes import is_gone, this_process
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class WebhookSender:
         # Each attempt is bounded by `policy.timeout` in all, so a lease of a few times that
         # never runs out while its sender is still trying.
         self._lease = timedelta(seconds=policy.timeout * 3 + 30)
+        self._owner = this_process()  # a restart on this host can tell its leases are free
         # One client per address policy (projects may have their own URL exceptions).
         self._http: dict[AddressPolicy, httpx.Client] = {}
         # Attempts run `concurrency` at a time, at most `per_receiver` of them to one host:
@@ -121,11 +123,19 @@ class WebhookSender:
             if free <= 0:
                 return BUSY_RECHECK_SECONDS
             # Leased deliveries are always being tried (or put back at once), never waiting.
-            leased = self.store.due_webhooks(free, self._lease)
+            leased = self.store.due_webhooks(free, self._lease, self._owner)
             if not leased:
                 return 0.5  # another sender holds them
             for delivery in leased:
                 self._start(delivery)
+
+    def release_abandoned(self, at_start: bool = False) -> None:
+        """Retry now what a process of this host that no longer runs was sending (killed
+        mid-attempt), rather than when its lease runs out. At start-up, before this sender
+        has leased anything, a lease held under its own pid can only be a predecessor's."""
+        released = self.store.release_webhooks(lambda holder: is_gone(holder, at_start))
+        if released:
+            log.warning("retrying %d webhook deliveries a stopped process was sending", released)
 
     def _start(self, delivery: WebhookDelivery) -> None:
         receiver = _receiver(delivery.url)

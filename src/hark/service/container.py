@@ -242,6 +242,7 @@ class Hark:
         # locks), so every server and worker runs them.
         # Every process using the data directory says so (a lock), whatever it runs.
         alone = self._hold_data_dir()
+        self.webhooks.release_abandoned(at_start=True)
         self._webhook_loop.start()
         self._sweep_loop.start()
         if isinstance(self.dispatcher, NoDispatcher):
@@ -264,6 +265,7 @@ class Hark:
     def _sweep(self) -> None:
         self.retention.sweep()
         self._sweep_blobs(utcnow() - self._grace)
+        self.webhooks.release_abandoned()
 
     def _hold_data_dir(self) -> bool:
         """Hold a shared lock on the data directory for this process's life; whether no

@@ -86,9 +86,10 @@ class WebhooksStore(StoreBase):
 
     # -- webhooks ------------------------------------------------------------------------
 
-    def due_webhooks(self, limit: int, lease: timedelta) -> list[WebhookDelivery]:
-        """Pending deliveries whose time has come, leased so no other sender takes them
-        while this one is trying (a sender that dies just lets the lease run out)."""
+    def due_webhooks(self, limit: int, lease: timedelta, owner: str) -> list[WebhookDelivery]:
+        """Pending deliveries whose time has come, leased to `owner` so no other sender
+        takes them while this one is trying (a sender that dies lets the lease run out, or
+        release_webhooks hands them back sooner)."""
         now = utcnow()
         with self.db.write() as s:
             rows = list(
@@ -105,7 +106,31 @@ class WebhooksStore(StoreBase):
             )
             for row in rows:
                 row.next_attempt_at = now + lease
+                row.lease_owner = owner
             return rows
+
+    def release_webhooks(self, holder_gone: Callable[[str], bool]) -> int:
+        """Make the leased deliveries whose sender `holder_gone` says is gone due now (a
+        killed process was sending them); how many."""
+        now = utcnow()
+        with self.db.write() as s:
+            rows = s.execute(
+                select(WebhookDelivery.id, WebhookDelivery.lease_owner)
+                .where(
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.lease_owner.is_not(None),
+                    WebhookDelivery.next_attempt_at > now,
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            gone = [row.id for row in rows if holder_gone(row.lease_owner)]
+            if gone:
+                s.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id.in_(gone))
+                    .values(next_attempt_at=now, lease_owner=None)
+                )
+            return len(gone)
 
     def postpone_webhook(self, delivery_id: str, at: datetime) -> None:
         """Put a leased delivery back, untried, to be due at `at`."""
@@ -113,7 +138,7 @@ class WebhooksStore(StoreBase):
             s.execute(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")
-                .values(next_attempt_at=at)
+                .values(next_attempt_at=at, lease_owner=None)
             )
 
     def next_webhook_at(self) -> datetime | None:
@@ -138,6 +163,7 @@ class WebhooksStore(StoreBase):
             if delivery is None:
                 return
             delivery.attempts += 1
+            delivery.lease_owner = None
             delivery.last_status_code = status_code
             delivery.last_error = error
             if delivered or retry_at is None:
