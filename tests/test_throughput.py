@@ -195,12 +195,13 @@ def test_scaled_out_workers_take_turns_and_keep_caps(services, tmp_path_factory)
     try:
         api = stack.apis[0]
         busy, other = project(api, max_jobs_in_flight_per_project=2), project(api)
-        queue = submit(busy, 6)
+        queue = submit(busy, 10)
         time.sleep(0.5)
         (single,) = submit(other, 1)
         (job,) = wait_all(other, [single])
         assert job["status"] == "completed"
-        assert sum(j["status"] not in TERMINAL for j in states(busy, queue)) >= 3
+        # Its turn came after a job or two of the busy project's, not after all ten.
+        assert sum(j["status"] not in TERMINAL for j in states(busy, queue)) >= 5
         capped = project(api)
         held = submit(capped, 3)
         deadline = time.monotonic() + 300
