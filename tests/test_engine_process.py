@@ -265,6 +265,22 @@ def test_hark_worker_supervises_its_engine_the_same_way(services, tmp_path):
         stack.stop()
 
 
+def test_the_engine_process_yields_the_cpus_to_the_api(faulty):
+    """HARK_ENGINE_NICE (10 by default) on every thread of the engine process, those its
+    imports started (OpenBLAS's) included; the server itself keeps its priority."""
+    pid = engine(faulty)["pid"]
+    assert faulty.process is not None
+    api = nice_of(Path(f"/proc/{faulty.process.pid}/stat"))
+    threads = list(Path(f"/proc/{pid}/task").iterdir())
+    assert len(threads) > 1
+    assert {nice_of(thread / "stat") for thread in threads} == {min(api + 10, 19)}
+
+
+def nice_of(stat: Path) -> int:
+    # proc(5): the nice value is field 19; the fields after the command name start at 3.
+    return int(stat.read_text().rpartition(")")[2].split()[19 - 3])
+
+
 def test_the_engine_process_ends_with_its_server(tmp_path):
     for how in (signal.SIGTERM, signal.SIGKILL):  # shut down, or died: no engine left behind
         srv = start_server(tmp_path, api_key="hark_test_" + secrets.token_hex(8))

@@ -26,7 +26,17 @@ from websockets.sync.client import connect
 from hark.api.grpc import speech_service_pb2 as pb
 from hark.api.grpc.speech_service_pb2_grpc import SpeechServiceStub
 from hark.settings import Settings, mask_url
-from support import JFK, Server, assert_error, hark_env, start_server, transcribe, wait_for
+from support import (
+    JFK,
+    Server,
+    assert_error,
+    create_job,
+    hark_env,
+    start_server,
+    transcribe,
+    upload,
+    wait_for,
+)
 from support.services import free_port
 from test_webhooks import verify_hark_signature
 
@@ -551,6 +561,28 @@ def test_requests_per_key_are_rate_limited(tmp_path):
             assert 1 <= int(limited.headers["retry-after"]) <= 60
         with srv.client(srv.new_key("other")) as other:  # each key has its own allowance
             assert other.get("/files").status_code == 200
+    finally:
+        srv.stop()
+
+
+def test_status_polls_count_against_the_rate_limit(tmp_path):
+    """Polls answered ahead of FastAPI (api/status.py) count like any request, once each,
+    a poll of an unknown job too (answered by the app)."""
+    srv = start_server(
+        tmp_path / "limited-polls",
+        api_key="hark_test_" + secrets.token_hex(8),
+        workers="0",  # the job stays queued
+        rate_limit_per_minute="5",
+    )
+    try:
+        with srv.client() as api:
+            job = create_job(api, upload(api, JFK)["id"])  # requests 1 and 2
+            assert_error(api.get("/transcriptions/no-such-job"), 404)  # 3
+            for _ in range(2):  # 4 and 5, the key cached by now
+                assert api.get(f"/transcriptions/{job['id']}").json()["status"] == "queued"
+            limited = api.get(f"/transcriptions/{job['id']}")
+            assert "5 requests per minute" in assert_error(limited, 429, "rate_limited")["message"]
+            assert 1 <= int(limited.headers["retry-after"]) <= 60
     finally:
         srv.stop()
 

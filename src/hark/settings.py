@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # retried this many times with a fresh one, then fails with `engine_crashed`.
     engine_stage_timeout: float = Field(default=600, gt=0)
     engine_max_retries: int = Field(default=2, ge=0)
+    # The engine process's nice value (0-19, 0: the server's own priority): with the API on
+    # the same CPUs, its requests (status polls) are answered first, transcription takes
+    # what is left (docs/performance.md).
+    engine_nice: int = Field(default=10, ge=0, le=19)
     # TEST ONLY: a job whose prompt holds `hark-test-fault:<kind>@<stage>` crashes the engine.
     engine_test_faults: bool = False
     # Batching across jobs (docs/scheduler.md): the speech windows of every job a worker

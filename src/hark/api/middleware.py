@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hark.service import PayloadTooLarge
+
+# A version-4 UUID's layout: its version and variant bits kept, the rest random.
+_UUID4_MASK = 0xFFFFFFFF_FFFF_0FFF_3FFF_FFFFFFFFFFFF
+_UUID4_BITS = 0x00000000_0000_4000_8000_000000000000
+
+
+def new_request_id() -> str:
+    """A random UUID (version 4) for X-Request-Id: an id to find a request by, not a
+    secret, so from `random` (reseeded in a forked child), at a third of uuid4()'s cost on
+    the hot status-poll path."""
+    h = "%032x" % (random.getrandbits(128) & _UUID4_MASK | _UUID4_BITS)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class RequestContext:
@@ -21,7 +33,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.body_limit(scope)
         if limit is None:  # the route enforces its own limit while streaming

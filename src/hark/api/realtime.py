@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -20,6 +19,8 @@ from pydantic import ValidationError
 
 from hark.service import EngineError, RealtimeConfig, RealtimeSession, ServiceError
 from hark.service.realtime import USAGE
+
+from .middleware import new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def _config(message: dict) -> RealtimeConfig:
 async def transcribe_websocket(ws: WebSocket) -> None:
     hark = ws.app.state.hark
     idle = hark.realtime.idle_timeout
-    request_id = str(uuid.uuid4())
+    request_id = new_request_id()
     handshake_key, subprotocol = _handshake_key(ws)
     await ws.accept(subprotocol=subprotocol)
     session: RealtimeSession | None = None

@@ -89,6 +89,10 @@ class Supervision:
     # Test-only fault injection (hark.engine.faults) when set: where `:once` faults record
     # that they fired.
     faults_dir: Path | None = None
+    # Added to the child's nice value (0-19): where the engine and the API share CPUs, the
+    # API's requests are answered first and the engine takes the rest; alone, it loses
+    # nothing.
+    nice: int = 0
 
 
 @dataclass
@@ -294,7 +298,7 @@ class EngineProcess:
         ours, theirs = context.Pipe(duplex=True)
         process = context.Process(
             target=_serve,
-            args=(theirs, self.config, self.supervision.faults_dir),
+            args=(theirs, self.config, self.supervision.faults_dir, self.supervision.nice),
             name="hark-engine",
         )
         process.start()
@@ -504,8 +508,24 @@ def engine_info(config: EngineConfig, load_seconds: float) -> dict[str, object]:
     }
 
 
-def _serve(conn: Connection, config: EngineConfig, faults_dir: Path | None) -> None:
+def _lower_priority(nice: int) -> None:
+    """Add `nice` to the nice value of every thread of this process. On Linux a nice value
+    is per thread: threads started later (the model's, the requests') take their creator's,
+    but some started on import already (OpenBLAS's pool, when numpy loaded)."""
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # not Linux: the value is the process's
+        os.nice(nice)
+        return
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread that just ended
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+
+
+def _serve(conn: Connection, config: EngineConfig, faults_dir: Path | None, nice: int = 0) -> None:
     """The engine process: load the pipeline, then run requests until the parent goes."""
+    if nice:
+        _lower_priority(nice)
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A native fault leaves the Python stack of every thread in the log; SIGUSR1 prints

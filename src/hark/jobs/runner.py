@@ -79,7 +79,8 @@ def engine_process(settings: Settings) -> EngineProcess:
     """The configured engine in a supervised child process, started on first use."""
     faults = settings.data_dir / "engine-faults" if settings.engine_test_faults else None
     return EngineProcess(
-        engine_config(settings), Supervision(settings.engine_stage_timeout, faults)
+        engine_config(settings),
+        Supervision(settings.engine_stage_timeout, faults, nice=settings.engine_nice),
     )
 
 

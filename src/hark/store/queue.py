@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Dialect, Select, and_, bindparam, func, or_, select, update
 
 from .db import Database
 from .models import Project, Transcription, utcnow
@@ -18,12 +18,22 @@ from .models import Project, Transcription, utcnow
 T = Transcription.__table__
 RECENT_JOBS = 20  # completed jobs the throughput estimate is taken over
 
-# Every column the status response shows (the lease columns and where fetched audio is
-# stored are the worker's business).
-_HIDDEN = ("lease_owner", "lease_expires_at", "audio_key")
-_STATUS = select(*(c for c in T.c if c.name not in _HIDDEN)).where(
+# The columns a status poll needs: what the response shows (api/schemas.py's
+# transcription_fields) and what its queue position and ETA are computed from. Not the
+# worker's own (leases, partial text, attempts, timestamps): each column read costs a
+# conversion on every poll.
+STATUS_COLUMNS = (
+    "id", "project_id", "status", "created_at", "model", "audio_url", "file_id", "filename",
+    "language_hints", "language_hints_strict", "enable_speaker_diarization", "min_speakers",
+    "max_speakers", "enable_language_identification",
+    "enable_separate_recognition_per_channel", "translation", "context", "audio_duration_ms",
+    "error_type", "error_message", "webhook_url", "webhook_auth_header_name",
+    "webhook_auth_header_value", "webhook_status_code", "client_reference_id", "progress",
+)  # fmt: skip
+_STATUS = select(*(T.c[name] for name in STATUS_COLUMNS)).where(
     T.c.id == bindparam("id"), T.c.project_id == bindparam("project_id")
 )
+_MEMO_LIMIT = 4096  # jobs whose last converted row is kept (then it starts over)
 
 # Built once: building a statement costs more than running it.
 _PROCESSING = select(func.count()).where(T.c.status == "processing")
@@ -68,43 +78,114 @@ class Throughput:
     job_seconds: float
 
 
-class _RawStatusRead:
-    """The status SELECT on a DB-API connection of its own: a single statement in
-    autocommit mode is its own read transaction (it sees every earlier commit), and
-    skipping SQLAlchemy's execution machinery makes it several times cheaper. Values go
-    through the columns' own SQLAlchemy result processors, as through the ORM."""
+class _Raw:
+    """A statement compiled once for the DB-API: its SQL, and the SQLAlchemy processors of
+    its parameters and columns (so values convert as through the ORM)."""
 
-    def __init__(self, db: Database) -> None:
-        dialect = db.engine.dialect
-        compiled = _STATUS.compile(dialect=dialect)
+    def __init__(self, statement: Select, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.params = compiled.positiontup or []
-        columns = list(_STATUS.selected_columns)
+        # The statement's own literals (`status == "queued"`) are bound parameters too.
+        self.literals = {
+            name: compiled.binds[name].effective_value
+            for name in self.params
+            if not compiled.binds[name].required
+        }
+        self.binds = [
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self.params
+        ]
+        columns = list(statement.selected_columns)
         self.names = [c.name for c in columns]
         self.processors = [
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
-        self.connection = db.engine.raw_connection()  # autocommit: see db._tune_sqlite
 
-    def __call__(self, project_id: str, transcription_id: str) -> SimpleNamespace | None:
-        values = {"id": transcription_id, "project_id": project_id}
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(self.sql, [values[name] for name in self.params])
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if row is None:
+    def run(self, cursor: Any, values: dict[str, Any] | None = None) -> list[tuple]:
+        """The raw rows. fetchall, not fetchone: stepping the statement to its end resets
+        it, so it holds no read snapshot open afterwards."""
+        values = self.literals | values if values and self.literals else values or self.literals
+        params = [
+            values[name] if bind is None or values[name] is None else bind(values[name])
+            for bind, name in zip(self.binds, self.params, strict=True)
+        ]
+        return cursor.execute(self.sql, params).fetchall()
+
+    def convert(self, raw: tuple) -> list[Any]:
+        return [
+            value if process is None or value is None else process(value)
+            for process, value in zip(self.processors, raw, strict=True)
+        ]
+
+
+class _RawReads:
+    """The status poll's reads on a DB-API connection of its own (SQLite), skipping
+    SQLAlchemy's execution machinery, which costs several times the reads themselves. The
+    job's row is one statement in autocommit mode, its own read transaction (it sees every
+    earlier commit); a waiting job's queue snapshot is one more read transaction. A row
+    read again unchanged (the same raw values: a job polled between its updates) is the
+    same converted object as last time, without converting it again (dates and JSON parsed
+    cost more than the read itself)."""
+
+    def __init__(self, db: Database) -> None:
+        dialect = db.engine.dialect
+        self.compiled = {
+            statement: _Raw(statement, dialect)
+            for statement in (_STATUS, _PROCESSING, _QUEUED_PER_PROJECT, _AHEAD)
+        }
+        self.connection = db.engine.raw_connection()  # autocommit: see db._tune_sqlite
+        self.cursor = self.connection.cursor()  # one, reused: callers hold JobQueue's lock
+        # job id -> (raw row, its converted row); callers only read the converted rows.
+        self._memo: dict[str, tuple[tuple, SimpleNamespace]] = {}
+
+    def row(self, project_id: str, transcription_id: str) -> SimpleNamespace | None:
+        read = self.compiled[_STATUS]
+        rows = read.run(self.cursor, {"id": transcription_id, "project_id": project_id})
+        if not rows:
             return None
-        return SimpleNamespace(
-            **{
-                name: value if process is None or value is None else process(value)
-                for name, process, value in zip(self.names, self.processors, row, strict=True)
-            }
-        )
+        (raw,) = rows
+        seen = self._memo.get(transcription_id)
+        if seen is not None and seen[0] == raw:
+            return seen[1]
+        row = SimpleNamespace(**dict(zip(read.names, read.convert(raw), strict=True)))
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[transcription_id] = (raw, row)
+        return row
+
+    def snapshot(self, job: Any) -> QueueSnapshot:
+        self.cursor.execute("BEGIN")  # one read transaction: one moment's counts
+        try:
+            return _snapshot(self._scalar, self._rows, job)
+        finally:
+            self.cursor.execute("COMMIT")
+
+    def _rows(self, statement: Select, values: dict[str, Any] | None = None) -> list:
+        compiled = self.compiled[statement]
+        return [compiled.convert(raw) for raw in compiled.run(self.cursor, values)]
+
+    def _scalar(self, statement: Select, values: dict[str, Any] | None = None) -> Any:
+        rows = self.compiled[statement].run(self.cursor, values)
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
+        self.cursor.close()
         self.connection.close()
+
+
+def _snapshot(
+    scalar: Callable[..., Any], rows: Callable[[Select], list], job: Any
+) -> QueueSnapshot:
+    """Where a waiting job stands, with whichever connection runs the statements."""
+    processing = scalar(_PROCESSING) or 0
+    if job.status != "queued":
+        return QueueSnapshot(None, processing)
+    ahead = scalar(
+        _AHEAD, {"project_id": job.project_id, "created_at": job.created_at, "id": job.id}
+    )
+    per_project = rows(_QUEUED_PER_PROJECT)
+    return QueueSnapshot(fair_position(job.project_id, ahead or 0, per_project), processing)
 
 
 class JobQueue:
@@ -113,7 +194,7 @@ class JobQueue:
         # SQLite: status polls read on the event loop, through a connection of their own (a
         # read in WAL mode never waits for a writer).
         self.inline = db.url.startswith("sqlite")
-        self._raw: _RawStatusRead | None = None
+        self._raw: _RawReads | None = None
         self._lock = threading.Lock()
 
     def status(self, project_id: str, transcription_id: str) -> tuple[Any | None, QueueSnapshot]:
@@ -123,25 +204,16 @@ class JobQueue:
         if self.inline:
             with self._lock:
                 if self._raw is None:
-                    self._raw = _RawStatusRead(self.db)
-                row = self._raw(project_id, transcription_id)
-        else:
-            with self.db.engine.connect() as c:
-                row = c.execute(_STATUS, {"id": transcription_id, "project_id": project_id}).first()
-        if row is None or row.status not in ("queued", "processing"):
-            return row, QueueSnapshot(None, 0)
+                    self._raw = _RawReads(self.db)
+                row = self._raw.row(project_id, transcription_id)
+                if row is None or row.status not in ("queued", "processing"):
+                    return row, QueueSnapshot(None, 0)
+                return row, self._raw.snapshot(row)
         with self.db.engine.connect() as c:
-            return row, self._snapshot(c, row)
-
-    def _snapshot(self, c: Connection, job: Any) -> QueueSnapshot:
-        processing = c.scalar(_PROCESSING) or 0
-        if job.status != "queued":
-            return QueueSnapshot(None, processing)
-        per_project = c.execute(_QUEUED_PER_PROJECT).all()
-        ahead = c.scalar(
-            _AHEAD, {"project_id": job.project_id, "created_at": job.created_at, "id": job.id}
-        )
-        return QueueSnapshot(fair_position(job.project_id, ahead or 0, per_project), processing)
+            row = c.execute(_STATUS, {"id": transcription_id, "project_id": project_id}).first()
+            if row is None or row.status not in ("queued", "processing"):
+                return row, QueueSnapshot(None, 0)
+            return row, _snapshot(c.scalar, lambda statement: c.execute(statement).all(), row)
 
     def throughput(self) -> Throughput | None:
         """Over the last completed jobs whose duration is known; None before the first."""
