@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
+import time
+
 import httpx
 import pytest
 
@@ -250,3 +253,20 @@ def test_liveness_readiness_and_metrics(server, api):
     job = wait_for(api, create_job(api, upload(api, JFK)["id"])["id"])
     assert job["status"] == "completed"
     assert completed() >= before + 1
+
+
+def test_an_idle_connection_stays_open_past_clients_keep_alive(server):
+    """httpx keeps an idle connection 5 s, uvicorn's default closed it after 5 s too: a
+    client reusing it at that moment got no response (seen as failed uploads under load).
+    The server now waits longer than clients and proxies do."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read() and connection.sock is not None
+        opened = connection.sock
+        time.sleep(6)  # longer than httpx's keepalive_expiry
+        connection.request("GET", "/healthz")  # on the same connection: no reconnect
+        assert connection.sock is opened
+        assert connection.getresponse().status == 200  # RemoteDisconnected: it hung up
+    finally:
+        connection.close()

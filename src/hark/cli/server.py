@@ -24,6 +24,12 @@ DataDir = Annotated[
 ]
 Project = Annotated[str, typer.Option("--project", help="the project")]
 
+# An idle keep-alive connection is closed after this long. Longer than clients' and proxies'
+# own idle limits (httpx 5 s, nginx 60 s, cloud load balancers 60 s): at uvicorn's default
+# of 5 s the server could close a connection just as a client sent its next request on it,
+# which fails with no response (a request the client may not dare retry, an upload).
+KEEP_ALIVE_S = 75
+
 
 def _settings(**overrides: Any) -> Settings:
     from hark.settings import Settings
@@ -153,6 +159,7 @@ def serve(
         access_log=access_log,
         ssl_certfile=settings.ssl_certfile,
         ssl_keyfile=settings.ssl_keyfile,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
 
