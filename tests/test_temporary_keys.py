@@ -42,8 +42,10 @@ def realtime_text(server, api_key: str, **config) -> str:
 def raw_session(server, first_message: dict, **kwargs) -> list[dict]:
     url = f"ws://127.0.0.1:{server.port}/transcribe-websocket"
     with connect(url, **kwargs) as ws:
-        ws.send(json.dumps(first_message))
-        with contextlib.suppress(ConnectionClosedOK):  # a refused config closed it already
+        # A refused key or config may have closed it already (the server need not wait for
+        # the config to refuse a key from the headers); what it said is still read below.
+        with contextlib.suppress(ConnectionClosedOK):
+            ws.send(json.dumps(first_message))
             ws.send("")  # end of audio
         return [json.loads(m) for m in ws]
 
