@@ -134,13 +134,18 @@ def test_client_errors_are_not_retried(private_server, webserver):
     assert len(webserver.requests(path)) == 1
 
 
-def test_delivery_survives_a_restart_mid_backoff(tmp_path, webserver):
-    server = start_server(
+def own_server(tmp_path, **settings: str):
+    """A server of the test's own, to restart or kill, sending webhooks to loopback."""
+    return start_server(
         tmp_path / "hark",
         api_key="hark_test_" + secrets.token_hex(8),
         allow_private_urls="true",
-        webhook_retry_base_seconds="4",
+        **settings,
     )
+
+
+def test_delivery_survives_a_restart_mid_backoff(tmp_path, webserver):
+    server = own_server(tmp_path, webhook_retry_base_seconds="4")
     try:
         with server.client() as api:
             job, path = hooked_job(api, webserver, "restart", script="503")
@@ -161,12 +166,7 @@ def test_a_delivery_cut_off_by_kill_9_is_retried_at_restart(tmp_path, webserver)
     """The sender was killed mid-attempt: its lease (here 3 x 20 s + 30 s) would keep the
     delivery back for 90 s; the restarted server sees the lease's holder is gone and
     retries at once."""
-    server = start_server(
-        tmp_path / "hark",
-        api_key="hark_test_" + secrets.token_hex(8),
-        allow_private_urls="true",
-        webhook_timeout="20",
-    )
+    server = own_server(tmp_path, webhook_timeout="20")
     try:
         with server.client() as api:
             job, path = hooked_job(api, webserver, "killed", script="200", hang="15")

@@ -307,13 +307,13 @@ class BatchScheduler:
             return_no_speech_prob=True,
         )
         texts = [[t for t in r.sequences_ids[0] if t < tokenizer.eot] for r in results]
-        again = [
+        again = {
             index
             for index, (window, tokens) in enumerate(zip(batch, texts, strict=True))
             if trimmed and suspect(tokenizer, tokens, token_budget(window.duration))
-        ]
+        }
         if again:
-            self._run([batch[i] for i in again], trimmed=False)
+            self._run([batch[i] for i in sorted(again)], trimmed=False)
         segments = []
         sizes = []
         for index, (window, tokens) in enumerate(zip(batch, texts, strict=True)):
