@@ -14,6 +14,7 @@ import pytest
 
 from hark.client import Client
 from hark.client._plans import PollSchedule
+from hark.service.transcriptions import THROUGHPUT_TTL_SECONDS
 from hark.store.queue import fair_position
 from support import (
     JFK,
@@ -63,6 +64,18 @@ def states(client: httpx.Client, ids: list[str]) -> list[dict]:
     return [client.get(f"/transcriptions/{i}").raise_for_status().json() for i in ids]
 
 
+def snapshot(client: httpx.Client, ids: list[str]) -> list[dict]:
+    """The jobs as at one moment: each GET is its own read, so a job that moves on between
+    them would make the others' queue positions disagree. Statuses only move forward, so when
+    the reads before and after agree, nothing moved during the one in between."""
+    before = states(client, ids)
+    while True:
+        during, after = states(client, ids), states(client, ids)
+        if [j["status"] for j in before] == [j["status"] for j in after]:
+            return during
+        before = after
+
+
 def wait_all(client: httpx.Client, ids: list[str], timeout: float = 300) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,12 +107,15 @@ def test_a_second_projects_job_runs_while_the_first_has_a_long_queue(fair_server
 
 def test_per_project_cap_and_queue_visibility(fair_server):
     capped = project(fair_server)  # the server's default: one job in flight per project
+    # ETAs come from measured throughput: one finished job, and the estimate's cache renewed.
+    wait_all(capped, submit(capped, 1))
+    time.sleep(THROUGHPUT_TTL_SECONDS)
     ids = submit(capped, 4)
     seen_processing = 0
     positions_checked = False
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        jobs = states(capped, ids)
+        jobs = snapshot(capped, ids)
         processing = [j for j in jobs if j["status"] == "processing"]
         queued = [j for j in jobs if j["status"] == "queued"]
         # Two workers, but this project may only have one job processed at a time.
