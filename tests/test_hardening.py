@@ -32,6 +32,7 @@ from support import (
     assert_error,
     create_job,
     hark_env,
+    send_frames,
     start_server,
     transcribe,
     upload,
@@ -183,7 +184,7 @@ def test_websocket_authenticates_before_taking_audio(hardened):
     url = f"ws://127.0.0.1:{hardened.port}/transcribe-websocket"
     headers = {"Authorization": "Bearer hark_wrong_key_0123456789"}
     with connect(url, additional_headers=headers, open_timeout=30) as ws:
-        ws.send(b"\x00\x01" * 8000)  # audio before any config, from a caller with a bad key
+        send_frames(ws, b"\x00\x01" * 8000)  # audio before any config, with a bad key
         error = json.loads(ws.recv(timeout=30))
     assert error["error_code"] == 401
     assert error["error_message"].startswith(INCORRECT_KEY)

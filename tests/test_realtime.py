@@ -19,7 +19,7 @@ from soniox.types import RealtimeSTTConfig
 from websockets.sync.client import connect
 
 from hark.engine import SAMPLE_RATE, decode_audio
-from support import DEV_CLEAN, JFK, Server, normalize, start_server
+from support import DEV_CLEAN, JFK, Server, normalize, send_frames, start_server
 from support.media import encode_bytes
 from support.services import free_port
 
@@ -183,8 +183,7 @@ def session_messages(server: Server, *frames: str | bytes, auth: bool = True) ->
     url = f"ws://127.0.0.1:{server.port}/transcribe-websocket"
     headers = {"Authorization": f"Bearer {server.api_key}"} if auth else {}
     with connect(url, additional_headers=headers) as ws:
-        for frame in frames:
-            ws.send(frame)
+        send_frames(ws, *frames)
         return [json.loads(m) for m in ws]
 
 
@@ -306,12 +305,11 @@ def test_project_duration_and_size_limits_hold(limited):
     limited.hark("limits", f"--project={project}", "--max-audio-duration-seconds=2")
     url = f"ws://127.0.0.1:{limited.port}/transcribe-websocket"
     with connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
-        ws.send(json.dumps({"model": "stt-rt-v5", **RAW_CONFIG}))
-        for piece in chunks(pcm16(decode_audio(KITTENS))):
-            try:
-                ws.send(piece)
-            except Exception:
-                break
+        send_frames(
+            ws,
+            json.dumps({"model": "stt-rt-v5", **RAW_CONFIG}),
+            *chunks(pcm16(decode_audio(KITTENS))),
+        )
         messages = [json.loads(m) for m in ws]
     assert_session_error(messages, 400, "longer than the maximum of 2 s")
     limited.hark("limits", f"--project={project}", "--reset")

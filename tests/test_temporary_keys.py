@@ -3,7 +3,6 @@ until they expire or (single-use) are spent. Exercised with the official SDK."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
@@ -12,10 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from soniox import SonioxClient
 from soniox.types import RealtimeSTTConfig
-from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
-from support import JFK, assert_error, normalize
+from support import JFK, assert_error, normalize, send_frames
 
 
 def sdk(server, api_key: str | None = None) -> SonioxClient:
@@ -42,11 +40,7 @@ def realtime_text(server, api_key: str, **config) -> str:
 def raw_session(server, first_message: dict, **kwargs) -> list[dict]:
     url = f"ws://127.0.0.1:{server.port}/transcribe-websocket"
     with connect(url, **kwargs) as ws:
-        # A refused key or config may have closed it already (the server need not wait for
-        # the config to refuse a key from the headers); what it said is still read below.
-        with contextlib.suppress(ConnectionClosedOK):
-            ws.send(json.dumps(first_message))
-            ws.send("")  # end of audio
+        send_frames(ws, json.dumps(first_message), "")  # "": the end of audio
         return [json.loads(m) for m in ws]
 
 

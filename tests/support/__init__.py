@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
 from .services import Redis, Services, free_port
 
@@ -291,6 +293,17 @@ def assert_error(response: httpx.Response, status: int, error_type: str | None =
     if error_type:
         assert body["error_type"] == error_type, body
     return body
+
+
+def send_frames(ws: ClientConnection, *frames: str | bytes) -> None:
+    """Send frames on a realtime session until the server closes it. A server refusing a key,
+    a config or a frame closes at once, perhaps before the client has sent the rest; what it
+    said is still read from the connection afterwards."""
+    try:
+        for frame in frames:
+            ws.send(frame)
+    except ConnectionClosed:
+        pass
 
 
 @dataclass
