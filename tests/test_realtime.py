@@ -187,6 +187,18 @@ def session_messages(server: Server, *frames: str | bytes, auth: bool = True) ->
         return [json.loads(m) for m in ws]
 
 
+def session_when_free(server: Server, *frames: str | bytes, within: float = 3) -> list[dict]:
+    """A new session's messages once the session cap lets it in, trying for `within`
+    seconds (less than the idle timeout: the place was freed because the client left). The
+    server frees it as soon as it notices, which a loaded machine may delay a little."""
+    deadline = time.monotonic() + within
+    while True:
+        messages = session_messages(server, *frames)
+        if messages[-1].get("error_code") != 429 or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.1)
+
+
 def assert_session_error(messages: list[dict], code: int, text: str) -> None:
     error = messages[-1]
     assert set(error) == {"error_code", "error_message", "error_type", "request_id"}
@@ -253,11 +265,13 @@ def test_session_cap_and_a_vanished_client_frees_its_place_at_once(limited):
     ws.send(json.dumps({"type": "keepalive"}))  # (and not idle)
     assert_session_error(session_messages(limited, config), 429, "Too many realtime sessions")
     ws.socket.close()  # vanish without a close frame
-    time.sleep(0.5)
+    left = time.monotonic() + 3  # its scratch audio goes too, well before the idle timeout
     scratch = limited.data_dir / "downloads"
+    while [p for p in scratch.rglob("*") if p.is_file()] and time.monotonic() < left:
+        time.sleep(0.05)
     assert not [p for p in scratch.rglob("*") if p.is_file()]
-    messages = session_messages(limited, config, *chunks(audio)[:10], "")
-    assert messages[-1]["finished"] is True
+    messages = session_when_free(limited, config, *chunks(audio)[:10], "")
+    assert messages[-1]["finished"] is True, messages
 
 
 def test_a_cancelled_grpc_stream_frees_its_session_at_once(limited):
@@ -289,9 +303,8 @@ def test_a_cancelled_grpc_stream_frees_its_session_at_once(limited):
         config_message = json.dumps({"model": "stt-rt-v5", **RAW_CONFIG})
         assert_session_error(session_messages(limited, config_message), 429, "Too many")
         call.cancel()
-    time.sleep(0.5)
-    messages = session_messages(limited, config_message, *audio[:10], "")
-    assert messages[-1]["finished"] is True
+    messages = session_when_free(limited, config_message, *audio[:10], "")
+    assert messages[-1]["finished"] is True, messages
 
 
 def test_idle_session_times_out(limited):
