@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ def not_found(transcription_id: str) -> NotFound:
     )
 
 
-THROUGHPUT_TTL_SECONDS = 5.0  # how long a throughput estimate is reused
+THROUGHPUT_TTL_SECONDS = 5.0  # how long a throughput estimate (or a project's cap) is reused
+SIMULATED_AHEAD = 256  # jobs ahead placed on workers one by one; the rest spread evenly
 
 
 @dataclass(frozen=True)
@@ -44,24 +46,40 @@ class JobStatus:
     eta_seconds: float | None = None
 
 
-def eta_seconds(row: Any, queue: QueueSnapshot, speed: Throughput | None) -> float | None:
-    """Seconds until a queued or processing job should finish, from recent throughput: a
-    queued job waits for the jobs ahead of it, then takes its own time; a processing job
-    has the rest of its own left."""
+def eta_seconds(
+    row: Any, queue: QueueSnapshot, speed: Throughput | None, cap: int | None = None
+) -> float | None:
+    """Seconds until a queued or processing job should finish, from recent throughput. A
+    processing job has the rest of its own time left. A queued one starts when a worker is
+    free for it: each worker busy now is free once its job's rest is done, the jobs ahead
+    in line (of average length) take the first free worker in turn, and a project with
+    `cap` jobs in flight also waits for one of its own to end."""
     if speed is None or row.status not in ("queued", "processing"):
         return None
-    if row.audio_duration_ms is not None:
-        own = row.audio_duration_ms / 1000 / speed.audio_per_second
-    else:
-        own = speed.job_seconds
+    own = job_time(row.audio_duration_ms, speed)
     if row.status == "processing":
         return round(own * (1 - min(row.progress or 0.0, 1.0)), 1)
-    # Jobs ahead, shared among the busy workers, after the ones they are on (half done, on
-    # average).
-    rounds = ((queue.position or 1) - 1) / max(queue.processing, 1)
-    if queue.processing:
-        rounds += 0.5
-    return round(rounds * speed.job_seconds + own, 1)
+    rests = [
+        (job.project_id, job_time(job.audio_duration_ms, speed) * (1 - min(job.progress or 0, 1)))
+        for job in queue.in_flight
+    ]
+    free_at = sorted(rest for _, rest in rests) or [0.0]  # a sorted list is a heap
+    ahead = (queue.position or 1) - 1
+    placed = min(ahead, SIMULATED_AHEAD)
+    for _ in range(placed):
+        heapq.heapreplace(free_at, free_at[0] + speed.job_seconds)
+    start = free_at[0] + (ahead - placed) * speed.job_seconds / len(free_at)
+    mine = [rest for project_id, rest in rests if project_id == row.project_id]
+    if cap is not None and len(mine) >= cap:
+        start = max(start, min(mine))
+    return round(start + own, 1)
+
+
+def job_time(audio_duration_ms: int | None, speed: Throughput) -> float:
+    """A job's processing time: its duration at the measured speed, else the mean job's."""
+    if audio_duration_ms is None:
+        return speed.job_seconds
+    return audio_duration_ms / 1000 / speed.audio_per_second
 
 
 class TranscriptionService:
@@ -85,6 +103,7 @@ class TranscriptionService:
         self.require_https = require_https  # HARK_REQUIRE_HTTPS: no plain-text URLs
         self.idempotency = Idempotency(store)
         self._speed: tuple[Throughput | None, float] = (None, 0.0)  # (estimate, valid until)
+        self._caps: dict[str, tuple[int, float]] = {}  # project id -> (in-flight cap, until)
         self.on_cancelled = on_cancelled  # e.g. send the job's webhook right away
 
     def create(
@@ -226,7 +245,18 @@ class TranscriptionService:
             return None
         if row.status not in ("queued", "processing"):
             return JobStatus(row)
-        return JobStatus(row, queue.position, eta_seconds(row, queue, self._throughput()))
+        busy_here = any(job.project_id == project_id for job in queue.in_flight)
+        cap = self._in_flight_cap(project_id) if busy_here else None
+        return JobStatus(row, queue.position, eta_seconds(row, queue, self._throughput(), cap))
+
+    def _in_flight_cap(self, project_id: str) -> int:
+        cap, until = self._caps.get(project_id, (0, 0.0))
+        if time.monotonic() >= until:
+            if len(self._caps) >= 4096:
+                self._caps.clear()
+            cap = self.quotas.for_project(project_id).max_jobs_in_flight_per_project
+            self._caps[project_id] = (cap, time.monotonic() + THROUGHPUT_TTL_SECONDS)
+        return cap
 
     def _throughput(self) -> Throughput | None:
         speed, until = self._speed

@@ -36,7 +36,9 @@ _STATUS = select(*(T.c[name] for name in STATUS_COLUMNS)).where(
 _MEMO_LIMIT = 4096  # jobs whose last converted row is kept (then it starts over)
 
 # Built once: building a statement costs more than running it.
-_PROCESSING = select(func.count()).where(T.c.status == "processing")
+_IN_FLIGHT = select(T.c.project_id, T.c.audio_duration_ms, T.c.progress).where(
+    T.c.status == "processing"
+)
 _QUEUED_PER_PROJECT = (
     select(T.c.project_id, func.count(), func.min(T.c.created_at), Project.last_claimed_at)
     .join(Project, Project.id == T.c.project_id)
@@ -62,11 +64,21 @@ _AUDIO_READY = or_(T.c.audio_url.is_(None), T.c.audio_key.is_not(None))
 
 
 @dataclass(frozen=True)
-class QueueSnapshot:
-    """Queued jobs per project at one moment, for queue positions."""
+class InFlight:
+    """A job being worked on, as a waiting job's estimate needs it."""
 
-    position: int | None  # 1: the next job a free worker takes
-    processing: int  # jobs being worked on now, all projects
+    project_id: str
+    audio_duration_ms: int | None
+    progress: float | None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """Where a queued job stands at one moment: its place in line and what the workers are
+    on (both empty for a job that is not queued)."""
+
+    position: int | None = None  # 1: the next job a free worker takes
+    in_flight: tuple[InFlight, ...] = ()  # the jobs being worked on now, all projects
 
 
 @dataclass(frozen=True)
@@ -132,7 +144,7 @@ class _RawReads:
         dialect = db.engine.dialect
         self.compiled = {
             statement: _Raw(statement, dialect)
-            for statement in (_STATUS, _PROCESSING, _QUEUED_PER_PROJECT, _AHEAD)
+            for statement in (_STATUS, _IN_FLIGHT, _QUEUED_PER_PROJECT, _AHEAD)
         }
         self.connection = db.engine.raw_connection()  # autocommit: see db._tune_sqlite
         self.cursor = self.connection.cursor()  # one, reused: callers hold JobQueue's lock
@@ -177,15 +189,12 @@ class _RawReads:
 def _snapshot(
     scalar: Callable[..., Any], rows: Callable[[Select], list], job: Any
 ) -> QueueSnapshot:
-    """Where a waiting job stands, with whichever connection runs the statements."""
-    processing = scalar(_PROCESSING) or 0
-    if job.status != "queued":
-        return QueueSnapshot(None, processing)
+    """Where a queued job stands, with whichever connection runs the statements."""
     ahead = scalar(
         _AHEAD, {"project_id": job.project_id, "created_at": job.created_at, "id": job.id}
     )
-    per_project = rows(_QUEUED_PER_PROJECT)
-    return QueueSnapshot(fair_position(job.project_id, ahead or 0, per_project), processing)
+    position = fair_position(job.project_id, ahead or 0, rows(_QUEUED_PER_PROJECT))
+    return QueueSnapshot(position, tuple(InFlight(*row) for row in rows(_IN_FLIGHT)))
 
 
 class JobQueue:
@@ -206,13 +215,13 @@ class JobQueue:
                 if self._raw is None:
                     self._raw = _RawReads(self.db)
                 row = self._raw.row(project_id, transcription_id)
-                if row is None or row.status not in ("queued", "processing"):
-                    return row, QueueSnapshot(None, 0)
+                if row is None or row.status != "queued":
+                    return row, QueueSnapshot()
                 return row, self._raw.snapshot(row)
         with self.db.engine.connect() as c:
             row = c.execute(_STATUS, {"id": transcription_id, "project_id": project_id}).first()
-            if row is None or row.status not in ("queued", "processing"):
-                return row, QueueSnapshot(None, 0)
+            if row is None or row.status != "queued":
+                return row, QueueSnapshot()
             return row, _snapshot(c.scalar, lambda statement: c.execute(statement).all(), row)
 
     def throughput(self) -> Throughput | None:
