@@ -31,6 +31,7 @@ from support import (
     Server,
     assert_error,
     create_job,
+    eventually,
     hark_env,
     send_frames,
     start_server,
@@ -481,10 +482,8 @@ def test_a_second_server_leaves_a_live_servers_uploads_and_jobs_alone(tmp_path):
         sender = threading.Thread(target=send)
         sender.start()
         assert started.wait(30)
-        deadline = time.monotonic() + 30  # the server may take a moment to start writing it
-        while not list((first.data_dir / "files" / ".partial").iterdir()):
-            assert time.monotonic() < deadline, "the upload never reached the server"
-            time.sleep(0.05)
+        partial = first.data_dir / "files" / ".partial"  # written a moment after it starts
+        eventually(lambda: list(partial.iterdir()), 30, "the upload never reached the server")
 
         second = Server(
             data_dir=first.data_dir, port=free_port(), api_key=first.api_key, env=first.env

@@ -13,7 +13,7 @@ import jiwer
 import openai
 import pytest
 
-from support import AUDIO, JFK, LONGFORM, normalize, start_server, upload, wait_for
+from support import AUDIO, JFK, LONGFORM, eventually, normalize, start_server, upload, wait_for
 from support.subtitle_parsing import check_cues, parse_srt, parse_vtt
 
 pytestmark = pytest.mark.backends("embedded", "scaled")
@@ -42,13 +42,6 @@ def fresh(server) -> tuple[str, httpx.Client]:
     """A new empty project: its key and a native API client for it."""
     key = server.new_key(f"openai-fresh-{time.monotonic_ns()}")
     return key, server.client(key)
-
-
-def eventually(check, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.1)
 
 
 def listing(api: httpx.Client) -> tuple[list[dict], list[dict]]:

@@ -19,7 +19,7 @@ from soniox.types import RealtimeSTTConfig
 from websockets.sync.client import connect
 
 from hark.engine import SAMPLE_RATE, decode_audio
-from support import DEV_CLEAN, JFK, Server, normalize, send_frames, start_server
+from support import DEV_CLEAN, JFK, Server, eventually, normalize, send_frames, start_server
 from support.media import encode_bytes
 from support.services import free_port
 
@@ -265,11 +265,8 @@ def test_session_cap_and_a_vanished_client_frees_its_place_at_once(limited):
     ws.send(json.dumps({"type": "keepalive"}))  # (and not idle)
     assert_session_error(session_messages(limited, config), 429, "Too many realtime sessions")
     ws.socket.close()  # vanish without a close frame
-    left = time.monotonic() + 3  # its scratch audio goes too, well before the idle timeout
-    scratch = limited.data_dir / "downloads"
-    while [p for p in scratch.rglob("*") if p.is_file()] and time.monotonic() < left:
-        time.sleep(0.05)
-    assert not [p for p in scratch.rglob("*") if p.is_file()]
+    scratch = limited.data_dir / "downloads"  # its audio goes too, well before the idle timeout
+    eventually(lambda: not [p for p in scratch.rglob("*") if p.is_file()], 3, "audio left")
     messages = session_when_free(limited, config, *chunks(audio)[:10], "")
     assert messages[-1]["finished"] is True, messages
 

@@ -13,7 +13,7 @@ from soniox import SonioxClient
 from soniox.types import RealtimeSTTConfig
 from websockets.sync.client import connect
 
-from support import JFK, assert_error, normalize, send_frames
+from support import JFK, assert_error, eventually, normalize, send_frames
 
 
 def sdk(server, api_key: str | None = None) -> SonioxClient:
@@ -92,15 +92,14 @@ def test_expired_key_is_refused_and_purged(tmp_path):
         assert messages[-1]["error_message"] == "This temporary API key has expired." or (
             messages[-1]["error_message"].startswith("Incorrect API key provided.")
         )  # (or already purged by the sweep)
+
         # Swept every 0.5 s: gone after a sweep or more (a loaded machine may delay one).
-        deadline = time.monotonic() + 30
-        while True:
+        def purged() -> bool:
             with sqlite3.connect(srv.data_dir / "hark.db") as db:
                 left = db.execute("SELECT count(*) FROM api_keys WHERE usage_type IS NOT NULL")
-                if left.fetchone()[0] == 0:
-                    break
-            assert time.monotonic() < deadline, "the expired key was never purged"
-            time.sleep(0.25)
+                return left.fetchone()[0] == 0
+
+        eventually(purged, 30, "the expired key was never purged")
     finally:
         srv.stop()
 

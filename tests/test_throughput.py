@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -121,15 +122,24 @@ def test_a_second_projects_job_runs_while_the_first_has_a_long_queue(fair_server
     assert all(j["status"] == "completed" for j in wait_all(busy, queue))
 
 
-def test_per_project_cap_and_queue_visibility(fair_server, tmp_path):
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """15 minutes of speech: a job on it holds a capped project's line for a while."""
+    return repeat_to(LONGFORM, 900, tmp_path_factory.mktemp("long") / "long.wav")
+
+
+def hold_line(client: httpx.Client, recording: Path) -> str:
+    """A long job first in a project's line (cancel it to let the rest go on): the jobs
+    behind it are seen queued however slowly the test looks."""
+    return create_job(client, upload(client, recording)["id"])["id"]
+
+
+def test_per_project_cap_and_queue_visibility(fair_server, long_recording):
     capped = project(fair_server)  # the server's default: one job in flight per project
     # ETAs come from measured throughput: one finished job, and the estimate's cache renewed.
     wait_all(capped, submit(capped, 1))
     time.sleep(THROUGHPUT_TTL_SECONDS)
-    # A 15-minute recording first holds the line (cancelled once the line is checked), so
-    # the short jobs behind it are seen queued however slowly this test looks.
-    long_audio = repeat_to(LONGFORM, 900, tmp_path / "long.wav")
-    held = create_job(capped, upload(capped, long_audio)["id"])["id"]
+    held = hold_line(capped, long_recording)  # cancelled once the line is checked
     ids = [held, *submit(capped, 3)]
     seen_processing = 0
     positions_checked = False
@@ -162,12 +172,9 @@ def test_per_project_cap_and_queue_visibility(fair_server, tmp_path):
     assert [j["status"] for j in states(capped, ids)] == ["error"] + ["completed"] * 3
 
 
-def test_the_client_reads_queue_visibility_and_polls_by_the_eta(fair_server, tmp_path):
+def test_the_client_reads_queue_visibility_and_polls_by_the_eta(fair_server, long_recording):
     capped = project(fair_server)
-    # A 15-minute recording first (cancelled once read): the project runs one job at a time,
-    # so the two after it are still queued when they are read, however slowly this test runs.
-    long_audio = repeat_to(LONGFORM, 900, tmp_path / "long.wav")
-    ids = [create_job(capped, upload(capped, long_audio)["id"])["id"], *submit(capped, 2)]
+    ids = [hold_line(capped, long_recording), *submit(capped, 2)]  # the first cancelled once read
     key = capped.headers["authorization"].split()[1]
     with Client(api_key=key, api_base_url=fair_server.base_url) as client:
         jobs = [client.stt.get(i) for i in ids]
@@ -284,7 +291,8 @@ def test_a_queued_jobs_eta_counts_what_the_workers_are_on():
 
     def eta(project: str, position: int, *in_flight: InFlight, cap: int | None = None):
         row = SimpleNamespace(status="queued", project_id=project, audio_duration_ms=10_000)
-        return eta_seconds(row, QueueSnapshot(position, in_flight), speed, cap)
+        per_project = None if cap is None else lambda _project: cap
+        return eta_seconds(row, QueueSnapshot(position, in_flight), speed, per_project)
 
     # Behind a long job on the only busy worker: its rest, then its own 1 s.
     assert eta("a", 1, long_a) == 21.0

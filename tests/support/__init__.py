@@ -295,6 +295,16 @@ def assert_error(response: httpx.Response, status: int, error_type: str | None =
     return body
 
 
+def eventually(check, timeout: float = 20, what: str = "condition not reached") -> None:
+    """Wait for `check()` to hold, looking again every 0.05 s; fail after `timeout` seconds.
+    For what a server does in the background (a sweep, a write), which a loaded machine may
+    delay."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 def send_frames(ws: ClientConnection, *frames: str | bytes) -> None:
     """Send frames on a realtime session until the server closes it. A server refusing a key,
     a config or a frame closes at once, perhaps before the client has sent the rest; what it

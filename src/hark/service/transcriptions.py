@@ -47,20 +47,22 @@ class JobStatus:
 
 
 def eta_seconds(
-    row: Any, queue: QueueSnapshot, speed: Throughput | None, cap: int | None = None
+    row: Any,
+    queue: QueueSnapshot,
+    speed: Throughput | None,
+    cap: Callable[[str], int] | None = None,
 ) -> float | None:
     """Seconds until a queued or processing job should finish, from recent throughput. A
     processing job has the rest of its own time left. A queued one starts when a worker is
     free for it: each worker busy now is free once its job's rest is done, the jobs ahead
     in line (of average length) take the first free worker in turn, and a project with
-    `cap` jobs in flight also waits for one of its own to end."""
+    `cap(project id)` jobs in flight also waits for one of its own to end."""
     if speed is None or row.status not in ("queued", "processing"):
         return None
-    own = job_time(row.audio_duration_ms, speed)
     if row.status == "processing":
-        return round(own * (1 - min(row.progress or 0.0, 1.0)), 1)
+        return round(time_left(row.audio_duration_ms, row.progress, speed), 1)
     rests = [
-        (job.project_id, job_time(job.audio_duration_ms, speed) * (1 - min(job.progress or 0, 1)))
+        (job.project_id, time_left(job.audio_duration_ms, job.progress, speed))
         for job in queue.in_flight
     ]
     free_at = sorted(rest for _, rest in rests) or [0.0]  # a sorted list is a heap
@@ -70,16 +72,19 @@ def eta_seconds(
         heapq.heapreplace(free_at, free_at[0] + speed.job_seconds)
     start = free_at[0] + (ahead - placed) * speed.job_seconds / len(free_at)
     mine = [rest for project_id, rest in rests if project_id == row.project_id]
-    if cap is not None and len(mine) >= cap:
+    if mine and cap is not None and len(mine) >= cap(row.project_id):
         start = max(start, min(mine))
-    return round(start + own, 1)
+    return round(start + time_left(row.audio_duration_ms, None, speed), 1)
 
 
-def job_time(audio_duration_ms: int | None, speed: Throughput) -> float:
-    """A job's processing time: its duration at the measured speed, else the mean job's."""
+def time_left(audio_duration_ms: int | None, progress: float | None, speed: Throughput) -> float:
+    """A job's processing time still to come: its duration at the measured speed (else the
+    mean job's), less the part its progress says is done."""
     if audio_duration_ms is None:
-        return speed.job_seconds
-    return audio_duration_ms / 1000 / speed.audio_per_second
+        whole = speed.job_seconds
+    else:
+        whole = audio_duration_ms / 1000 / speed.audio_per_second
+    return whole * (1 - min(progress or 0.0, 1.0))
 
 
 class TranscriptionService:
@@ -102,8 +107,8 @@ class TranscriptionService:
         self.find_file = find_file  # (project id, file id) -> the file, if there is one
         self.require_https = require_https  # HARK_REQUIRE_HTTPS: no plain-text URLs
         self.idempotency = Idempotency(store)
-        self._speed: tuple[Throughput | None, float] = (None, 0.0)  # (estimate, valid until)
-        self._caps: dict[str, tuple[int, float]] = {}  # project id -> (in-flight cap, until)
+        # Estimates reused for THROUGHPUT_TTL_SECONDS: key -> (value, valid until).
+        self._reused: dict[str, tuple[Any, float]] = {}
         self.on_cancelled = on_cancelled  # e.g. send the job's webhook right away
 
     def create(
@@ -245,25 +250,22 @@ class TranscriptionService:
             return None
         if row.status not in ("queued", "processing"):
             return JobStatus(row)
-        busy_here = any(job.project_id == project_id for job in queue.in_flight)
-        cap = self._in_flight_cap(project_id) if busy_here else None
-        return JobStatus(row, queue.position, eta_seconds(row, queue, self._throughput(), cap))
+        speed = self._fresh("throughput", self.store.queue.throughput)
+        return JobStatus(row, queue.position, eta_seconds(row, queue, speed, self._in_flight_cap))
 
     def _in_flight_cap(self, project_id: str) -> int:
-        cap, until = self._caps.get(project_id, (0, 0.0))
-        if time.monotonic() >= until:
-            if len(self._caps) >= 4096:
-                self._caps.clear()
-            cap = self.quotas.for_project(project_id).max_jobs_in_flight_per_project
-            self._caps[project_id] = (cap, time.monotonic() + THROUGHPUT_TTL_SECONDS)
-        return cap
+        limits = self._fresh(f"limits:{project_id}", partial(self.quotas.for_project, project_id))
+        return limits.max_jobs_in_flight_per_project
 
-    def _throughput(self) -> Throughput | None:
-        speed, until = self._speed
+    def _fresh(self, key: str, compute: Callable[[], Any]) -> Any:
+        """`compute()`, reused for THROUGHPUT_TTL_SECONDS (estimates, not what a poll shows)."""
+        value, until = self._reused.get(key, (None, 0.0))
         if time.monotonic() >= until:
-            speed = self.store.queue.throughput()
-            self._speed = (speed, time.monotonic() + THROUGHPUT_TTL_SECONDS)
-        return speed
+            if len(self._reused) >= 4096:
+                self._reused.clear()
+            value = compute()
+            self._reused[key] = (value, time.monotonic() + THROUGHPUT_TTL_SECONDS)
+        return value
 
     def list(
         self, project_id: str, limit: int, cursor: str | None, status: str | None = None
